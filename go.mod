@@ -1,0 +1,3 @@
+module github.com/golvs/golvs
+
+go 1.26.8

@@ -47,7 +47,9 @@ type OpError struct {
 	Err   error
 }
 
-func (e *OpError) Error() string { return fmt.Sprintf("operation %d (%s): %v", e.Index+1, e.Op.Kind, e.Err) }
+func (e *OpError) Error() string {
+	return fmt.Sprintf("operation %d (%s): %v", e.Index+1, e.Op.Kind, e.Err)
+}
 func (e *OpError) Unwrap() error { return e.Err }
 
 // Config configures a Director.

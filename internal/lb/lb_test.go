@@ -160,7 +160,9 @@ func TestStateOperations(t *testing.T) {
 		{"edit missing real", func() error { return st.EditReal(k, real("10.1.0.3:80", Masq, 0)) }, ErrNoDest},
 		{"edit real bad weight", func() error { return st.EditReal(k, real("10.1.0.2:80", Masq, -4)) }, ErrRange},
 		{"edit service", func() error { return st.EditService(&Service{ServiceKey: k, Scheduler: "wrr"}, onlyKnown) }, nil},
-		{"edit missing service", func() error { return st.EditService(&Service{ServiceKey: tcp("10.0.0.9:80"), Scheduler: "wrr"}, onlyKnown) }, ErrNoService},
+		{"edit missing service", func() error {
+			return st.EditService(&Service{ServiceKey: tcp("10.0.0.9:80"), Scheduler: "wrr"}, onlyKnown)
+		}, ErrNoService},
 		{"delete missing real", func() error { return st.DeleteReal(k, netip.MustParseAddr("10.1.0.9"), 80) }, ErrNoDest},
 		{"delete real without port", func() error { return st.DeleteReal(k, netip.MustParseAddr("10.1.0.1"), 0) }, nil},
 		{"delete missing service", func() error { return st.DeleteService(tcp("10.0.0.9:80")) }, ErrNoService},

@@ -1,7 +1,6 @@
 package lb
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -123,15 +122,13 @@ func (st *State) DeleteService(k ServiceKey) error {
 func (st *State) Flush() { st.Services = nil }
 
 // AddReal adds r to the service k (-a). It fails with ErrNoService, ErrDestExists or a
-// validation error. Route and tunnel reals of a non-fwmark service get the service's port,
-// as ipvsadm does.
+// validation error.
 func (st *State) AddReal(k ServiceKey, r Real) error {
 	i := st.index(k)
 	if i < 0 {
 		return fmt.Errorf("add real %s to %s: %w", r.AddrPort(), normalizeKey(k), ErrNoService)
 	}
 	s := st.Services[i].Clone()
-	r = NormalizeReal(s, r)
 	if err := ValidateReal(s, &r); err != nil {
 		return fmt.Errorf("add real %s to %s: %w", r.AddrPort(), s.ServiceKey, err)
 	}
@@ -151,7 +148,6 @@ func (st *State) EditReal(k ServiceKey, r Real) error {
 		return fmt.Errorf("edit real %s of %s: %w", r.AddrPort(), normalizeKey(k), ErrNoService)
 	}
 	s := st.Services[i].Clone()
-	r = NormalizeReal(s, r)
 	if err := ValidateReal(s, &r); err != nil {
 		return fmt.Errorf("edit real %s of %s: %w", r.AddrPort(), s.ServiceKey, err)
 	}
@@ -172,9 +168,6 @@ func (st *State) DeleteReal(k ServiceKey, addr netip.Addr, port uint16) error {
 		return fmt.Errorf("delete real %s of %s: %w", netip.AddrPortFrom(addr, port), normalizeKey(k), ErrNoService)
 	}
 	s := st.Services[i].Clone()
-	if !s.IsFWMark() && s.Port != 0 && port == 0 {
-		port = s.Port // ipvsadm: a real given without a port takes the service's
-	}
 	j := s.FindReal(addr, port)
 	if j < 0 {
 		return fmt.Errorf("delete real %s of %s: %w", netip.AddrPortFrom(addr, port), s.ServiceKey, ErrNoDest)
@@ -182,44 +175,4 @@ func (st *State) DeleteReal(k ServiceKey, addr netip.Addr, port uint16) error {
 	s.Reals = slices.Delete(s.Reals, j, j+1)
 	st.Services[i] = s
 	return nil
-}
-
-// Sorted returns the services ordered as ipvsadm 1.31 lists them by default (see
-// CompareKeys).
-func (st *State) Sorted() []*Service {
-	out := slices.Clone(st.Services)
-	slices.SortStableFunc(out, func(a, b *Service) int { return CompareKeys(a.ServiceKey, b.ServiceKey) })
-	return out
-}
-
-// CompareKeys orders service keys as ipvsadm 1.31's listing does: address-and-port services
-// before fwmark services; then IPv4 before IPv6; then protocol number (TCP, UDP, SCTP); then
-// address, then port. Fwmark services sort by family, then mark.
-func CompareKeys(a, b ServiceKey) int {
-	if a.IsFWMark() != b.IsFWMark() {
-		if a.IsFWMark() {
-			return 1
-		}
-		return -1
-	}
-	if c := cmp.Compare(familyRank(a.Addr), familyRank(b.Addr)); c != 0 {
-		return c
-	}
-	if a.IsFWMark() {
-		return cmp.Compare(a.FWMark, b.FWMark)
-	}
-	if c := cmp.Compare(a.Protocol, b.Protocol); c != 0 {
-		return c
-	}
-	if c := a.Addr.Compare(b.Addr); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Port, b.Port)
-}
-
-func familyRank(a netip.Addr) int {
-	if a.Is4() || a.Is4In6() {
-		return 4
-	}
-	return 6
 }

@@ -138,8 +138,8 @@ type ServiceKey struct {
 // IsFWMark reports whether k is a firewall-mark service.
 func (k ServiceKey) IsFWMark() bool { return k.FWMark != 0 }
 
-// Is6 reports whether the service is IPv6.
-func (k ServiceKey) Is6() bool { return k.Addr.Is6() && !k.Addr.Is4In6() }
+// Is6 reports whether the service is IPv6 (an IPv4-mapped address is IPv6, as for the kernel).
+func (k ServiceKey) Is6() bool { return k.Addr.Is6() }
 
 // String formats k as ipvsadm's save format names a service: "-t 10.0.0.1:80",
 // "-u [fd00::1]:53", "--sctp-service 10.0.0.1:3868" or "-f 5" (IPv6 fwmark adds " -6").
@@ -191,7 +191,9 @@ type Service struct {
 // Real is a real server (a destination) of a virtual service.
 type Real struct {
 	Addr netip.Addr
-	// Port is the real's port; 0 for fwmark and port-0 services routed or tunnelled.
+	// Port is the real's port. 0 means the port the client connected to (fwmark and port-0
+	// services, or a masq real given without a port); ipvsadm gives route and tunnel reals of
+	// a non-fwmark service the service's port, which the model keeps as given.
 	Port    uint16
 	Forward Forward
 	// Weight is 0 (quiesced: no new connections) or more.

@@ -8,7 +8,8 @@ import (
 // ipvsadm refuses. The returned error wraps one of this package's sentinel errors.
 //
 //   - a non-fwmark service needs protocol TCP, UDP or SCTP (ErrProtocol) and a valid address
-//     (ErrInvalid); port 0 needs persistence (ErrZeroPort);
+//     (ErrInvalid; an IPv4-mapped IPv6 address is an IPv6 VIP, as the kernel takes it); port 0
+//     needs persistence (ErrZeroPort);
 //   - the scheduler must be known to cat (ErrNoScheduler), as must a named PE;
 //   - persistence needs a timeout of at least 1 s (ErrInvalid);
 //   - an IPv6 netmask is a prefix length 1..128 (ErrInvalid); any IPv4 mask is accepted, as
@@ -25,7 +26,7 @@ func ValidateService(s *Service, cat Catalog) error {
 		default:
 			return fmt.Errorf("protocol %d: %w", s.Protocol, ErrProtocol)
 		}
-		if !s.Addr.IsValid() || s.Addr.Is4In6() || s.Addr.Zone() != "" {
+		if !s.Addr.IsValid() || s.Addr.Zone() != "" {
 			return fmt.Errorf("virtual address %v: %w", s.Addr, ErrInvalid)
 		}
 		if s.Port == 0 && !s.Persistent() {
@@ -50,18 +51,7 @@ func ValidateService(s *Service, cat Catalog) error {
 	return nil
 }
 
-// NormalizeReal applies what ipvsadm does silently before sending a real server: a route or
-// tunnel real of a non-fwmark service takes the service's port, and a real given without a
-// port takes the service's.
-func NormalizeReal(s *Service, r Real) Real {
-	r.Addr = r.Addr.Unmap()
-	if !s.IsFWMark() && (r.Forward == Route || r.Forward == Tunnel || r.Port == 0) {
-		r.Port = s.Port
-	}
-	return r
-}
-
-// ValidateReal checks real server r of service s (call NormalizeReal first). The returned
+// ValidateReal checks real server r of service s. The returned
 // error wraps one of this package's sentinel errors:
 //
 //   - a valid address (ErrInvalid), of the service's family unless r tunnels (ErrMixedFamily);
@@ -70,7 +60,7 @@ func NormalizeReal(s *Service, r Real) Real {
 //   - weight >= 0 and LThreshold <= UThreshold (ErrRange), as the kernel checks: a lower
 //     threshold without an upper one is out of range too.
 func ValidateReal(s *Service, r *Real) error {
-	if !r.Addr.IsValid() || r.Addr.Is4In6() {
+	if !r.Addr.IsValid() || r.Addr.Zone() != "" {
 		return fmt.Errorf("real address %v: %w", r.Addr, ErrInvalid)
 	}
 	if r.Addr.Is4() != !s.Is6() && r.Forward != Tunnel {

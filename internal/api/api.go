@@ -31,6 +31,8 @@ type Snapshot struct {
 	Counters []engine.ServiceCounters `json:"counters"`
 	// Conns are the connection entries, when asked for.
 	Conns []engine.Conn `json:"conns,omitempty"`
+	// Daemons are the running connection-sync daemons (engines that have them).
+	Daemons []engine.SyncDaemon `json:"daemons,omitempty"`
 }
 
 // ExecRequest is the body of POST /v1/exec.

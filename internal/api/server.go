@@ -99,6 +99,12 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err)
 		return
 	}
+	if sy, ok := s.eng.(engine.Syncer); ok {
+		if snap.Daemons, err = sy.Daemons(); err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+	}
 	if r.URL.Query().Get("conns") == "1" {
 		if snap.Conns, err = s.eng.Conns(); err != nil {
 			writeError(w, http.StatusInternalServerError, err)

@@ -29,15 +29,18 @@ const (
 	DeleteReal    OpKind = "delete-server"  // -d: Key, Real (address and port)
 	SetTimeouts   OpKind = "set"            // --set: Timeouts (0 leaves a value unchanged)
 	Zero          OpKind = "zero"           // -Z: Key, or every service when Key is nil
+	StartDaemon   OpKind = "start-daemon"   // --start-daemon: Daemon
+	StopDaemon    OpKind = "stop-daemon"    // --stop-daemon: Daemon (its role)
 )
 
 // Op is one table operation.
 type Op struct {
-	Kind     OpKind         `json:"kind"`
-	Service  *lb.Service    `json:"service,omitempty"`
-	Key      *lb.ServiceKey `json:"key,omitempty"`
-	Real     *lb.Real       `json:"real,omitempty"`
-	Timeouts *lb.Timeouts   `json:"timeouts,omitempty"`
+	Kind     OpKind             `json:"kind"`
+	Service  *lb.Service        `json:"service,omitempty"`
+	Key      *lb.ServiceKey     `json:"key,omitempty"`
+	Real     *lb.Real           `json:"real,omitempty"`
+	Timeouts *lb.Timeouts       `json:"timeouts,omitempty"`
+	Daemon   *engine.SyncDaemon `json:"daemon,omitempty"`
 }
 
 // OpError reports which operation of a batch failed.
@@ -145,6 +148,15 @@ func (d *Director) Exec(ctx context.Context, ops []Op) error {
 		next := cur.Clone()
 		var zeros []int
 		for i, op := range ops {
+			if op.Kind == StartDaemon || op.Kind == StopDaemon {
+				if len(ops) != 1 {
+					return nil, &OpError{i, op, fmt.Errorf("%s must be alone in a batch: %w", op.Kind, lb.ErrInvalid)}
+				}
+				if err := d.daemon(op); err != nil {
+					return nil, &OpError{i, op, err}
+				}
+				return nil, nil
+			}
 			if op.Kind == Zero {
 				if op.Key != nil && next.Find(*op.Key) == nil {
 					return nil, &OpError{i, op, fmt.Errorf("zero %s: %w", *op.Key, lb.ErrNoService)}
@@ -167,6 +179,21 @@ func (d *Director) Exec(ctx context.Context, ops []Op) error {
 		return next, nil
 	})
 	return err
+}
+
+// daemon starts or stops a connection-sync daemon on engines that have them.
+func (d *Director) daemon(op Op) error {
+	sy, ok := d.cfg.Engine.(engine.Syncer)
+	if !ok {
+		return fmt.Errorf("%s engine: %w", d.cfg.Engine.Name(), engine.NotSupported("the connection sync daemon", "the ipvs engine"))
+	}
+	if op.Daemon == nil {
+		return fmt.Errorf("%s without a daemon: %w", op.Kind, lb.ErrInvalid)
+	}
+	if op.Kind == StartDaemon {
+		return sy.StartDaemon(*op.Daemon)
+	}
+	return sy.StopDaemon(op.Daemon.Backup)
 }
 
 // Replace makes st the whole table (a config reload): the engine applies only the

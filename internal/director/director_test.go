@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/golvs/golvs/internal/engine"
@@ -178,5 +179,13 @@ func TestReplaceIsADiff(t *testing.T) {
 	cur, _ := d.State(ctx)
 	if diff := lb.Diff(st, cur); !diff.Empty() {
 		t.Fatalf("refused reloads changed the table: %+v", diff)
+	}
+}
+
+func TestDaemonNeedsASyncer(t *testing.T) {
+	d := start(t, Config{Engine: fake.New()}, nil)
+	err := d.Exec(context.Background(), []Op{{Kind: StartDaemon, Daemon: &engine.SyncDaemon{MCastIfn: "eth0"}}})
+	if !errors.Is(err, engine.ErrNotSupported) || !strings.Contains(err.Error(), "the connection sync daemon needs the ipvs engine") {
+		t.Fatalf("start-daemon on the fake engine: %v", err)
 	}
 }

@@ -94,3 +94,30 @@ type Conn struct {
 	// PE and PEData are the persistence engine's name and data (SIP Call-ID), if any.
 	PE, PEData string
 }
+
+// SyncDaemon is the configuration of an IPVS connection-sync daemon (ipvsadm
+// --start-daemon). Zero SyncMaxLen, MCastPort and MCastTTL and an invalid MCastGroup leave the
+// kernel's defaults.
+type SyncDaemon struct {
+	// Backup is false for the master daemon, true for the backup.
+	Backup     bool       `json:"backup"`
+	MCastIfn   string     `json:"mcast_ifn"`
+	SyncID     uint8      `json:"syncid"`
+	SyncMaxLen uint16     `json:"sync_maxlen,omitempty"`
+	MCastGroup netip.Addr `json:"mcast_group,omitzero"`
+	MCastPort  uint16     `json:"mcast_port,omitempty"`
+	MCastTTL   uint8      `json:"mcast_ttl,omitempty"`
+}
+
+// Syncer is implemented by engines that run IPVS connection-sync daemons (the ipvs engine).
+// The director refuses daemon commands with ErrNotSupported on other engines.
+type Syncer interface {
+	// StartDaemon starts a master or backup daemon. It fails wrapping lb.ErrServiceExists
+	// when one of that role runs (ipvsadm: "Daemon has already run").
+	StartDaemon(d SyncDaemon) error
+	// StopDaemon stops the master (backup false) or backup daemon. It fails wrapping
+	// lb.ErrNoService when none runs (ipvsadm: "No daemon is running").
+	StopDaemon(backup bool) error
+	// Daemons returns the running daemons, master first.
+	Daemons() ([]SyncDaemon, error)
+}

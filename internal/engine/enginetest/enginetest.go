@@ -1,6 +1,9 @@
 // Package enginetest is the conformance suite every engine.Engine passes: applying states
 // and reading them back, idempotence, diffs that keep what did not change, refusal of
-// unsupported features without side effects, zeroing and closing.
+// unsupported features without side effects, zeroing and closing; and, for engines that
+// forward (Harness.Traffic), real traffic: scheduling order, persistence, quiescing, deletion
+// and thresholds with open connections, half-close, UDP sessions and one-packet scheduling,
+// counters and connection states.
 package enginetest
 
 import (
@@ -27,6 +30,9 @@ type Harness struct {
 	// Real returns distinct real-server addresses (i = 0, 1, ...); for state-only tests
 	// nothing needs to listen there.
 	Real func(i int) netip.Addr
+	// Traffic, when set, runs the traffic tests (traffic.go): backends on Real addresses,
+	// clients connecting to VIP addresses through the engine.
+	Traffic *Traffic
 }
 
 // Run runs the whole suite.
@@ -37,6 +43,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Unsupported", func(t *testing.T) { testUnsupported(t, h) })
 	t.Run("Zero", func(t *testing.T) { testZero(t, h) })
 	t.Run("Close", func(t *testing.T) { testClose(t, h) })
+	if h.Traffic != nil {
+		t.Run("Traffic", func(t *testing.T) { runTraffic(t, h) })
+	}
 }
 
 func open(t *testing.T, h Harness) engine.Engine {

@@ -1,0 +1,568 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golvs/golvs/internal/conntrack"
+	"github.com/golvs/golvs/internal/engine"
+	"github.com/golvs/golvs/internal/estimator"
+	"github.com/golvs/golvs/internal/lb"
+	"github.com/golvs/golvs/internal/sched"
+)
+
+// Engine is the userspace proxy engine. Use New; all methods are safe for concurrent use.
+type Engine struct {
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+	table *conntrack.Table
+	bufs  *bufPool
+	ubufs *udpBufPool
+	watch *dialWatch
+	// dialer connects to reals: no keep-alive, the connect timeout from watch.
+	dialer net.Dialer
+	// byID maps the table's DestIDs to reals, for the Accountant and templates; replaced,
+	// never changed, under mu.
+	byID atomic.Pointer[map[conntrack.DestID]*dest]
+	live liveSet
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	services map[lb.ServiceKey]*service
+	order    []*service // as the last applied state lists them
+	draining []*service // removed services whose reals may still have entries
+	timeouts lb.Timeouts
+	lastID   conntrack.DestID
+	closed   bool
+}
+
+// Interface guards.
+var (
+	_ engine.Engine        = (*Engine)(nil)
+	_ conntrack.Accountant = accountant{}
+)
+
+// New returns a running engine that forwards nothing until Apply. It fails when an option is
+// negative.
+func New(o Options) (*Engine, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		opts: o, log: o.Logger, now: o.Now,
+		bufs: newBufPool(), ubufs: newUDPBufPool(),
+		watch:    newDialWatch(o.ConnectTimeout),
+		stop:     make(chan struct{}),
+		services: map[lb.ServiceKey]*service{},
+		timeouts: lb.DefaultTimeouts,
+	}
+	e.dialer = net.Dialer{KeepAlive: -1, ControlContext: e.watch.control}
+	e.live.m = map[*tcpConn]struct{}{}
+	e.byID.Store(&map[conntrack.DestID]*dest{})
+	e.table, err = conntrack.New(conntrack.Config{
+		Now: o.Now, Accountant: accountant{e}, MaxEntries: o.MaxConns,
+		ExpireQuiescentTemplate: o.ExpireQuiescentTemplate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.wg.Add(2)
+	go func() { defer e.wg.Done(); e.watch.run(e.stop) }()
+	go func() { defer e.wg.Done(); e.tick() }()
+	return e, nil
+}
+
+// Name returns "proxy".
+func (e *Engine) Name() string { return "proxy" }
+
+func (e *Engine) destByID(id conntrack.DestID) *dest { return (*e.byID.Load())[id] }
+
+// setIDs applies f to a copy of byID and publishes it. Call with mu held.
+func (e *Engine) setIDs(f func(m map[conntrack.DestID]*dest)) {
+	m := maps.Clone(*e.byID.Load())
+	f(m)
+	e.byID.Store(&m)
+}
+
+// Apply makes the engine forward st, as engine.Engine documents. Services are compared with
+// what the engine runs, not with the state last given, so applying the previous state after
+// a failed Apply restores it. It refuses, wrapping engine.ErrNotSupported and changing
+// nothing: reals with route (-g) or tunnel (-i) forwarding, fwmark services, SCTP services,
+// port-0 (all ports) services and persistence engines (--pe). It fails, changing nothing,
+// for an unknown scheduler (lb.ErrNoScheduler) or a timeout out of range (lb.ErrInvalid).
+// Binding a new service's address may fail (address in use): the services before it in st
+// are then applied, the others not.
+func (e *Engine) Apply(st *lb.State) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errEngineClosed
+	}
+	if err := check(st); err != nil {
+		return err
+	}
+	if st.Timeouts != e.timeouts {
+		if err := e.table.SetTimeouts(st.Timeouts); err != nil {
+			return fmt.Errorf("proxy engine: %w", err)
+		}
+		e.timeouts = st.Timeouts
+	}
+	defer func() { // the order of what runs now, even after an error
+		e.order = e.order[:0]
+		for _, ns := range st.Services {
+			if s := e.services[ns.ServiceKey]; s != nil {
+				e.order = append(e.order, s)
+			}
+		}
+	}()
+	keep := make(map[lb.ServiceKey]bool, len(st.Services))
+	for _, ns := range st.Services {
+		keep[ns.ServiceKey] = true
+	}
+	for k, s := range e.services {
+		if !keep[k] {
+			e.removeService(s)
+		}
+	}
+	for _, ns := range st.Services {
+		if s := e.services[ns.ServiceKey]; s != nil {
+			e.updateService(s, ns)
+			continue
+		}
+		if err := e.addService(ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check refuses what the engine cannot do, before anything changes.
+func check(st *lb.State) error {
+	for _, v := range []uint32{st.Timeouts.TCP, st.Timeouts.TCPFin, st.Timeouts.UDP} {
+		if v > conntrack.MaxTimeout {
+			return fmt.Errorf("proxy engine: timeout %d s: %w", v, lb.ErrInvalid)
+		}
+	}
+	for _, s := range st.Services {
+		k := s.ServiceKey
+		var err error
+		switch {
+		case k.IsFWMark():
+			err = engine.NotSupported("fwmark service", "the ipvs or xdp engine")
+		case k.Protocol == lb.SCTP:
+			err = engine.NotSupported("SCTP service", "the ipvs engine")
+		case k.Protocol != lb.TCP && k.Protocol != lb.UDP:
+			err = fmt.Errorf("protocol %d: %w", k.Protocol, lb.ErrProtocol)
+		case k.Port == 0:
+			err = engine.NotSupported("port 0 (all ports) service", "the ipvs or xdp engine")
+		case s.PE != "":
+			err = engine.NotSupported("persistence engine "+s.PE, "the ipvs engine")
+		case !sched.Known(s.Scheduler):
+			err = fmt.Errorf("scheduler %q: %w", s.Scheduler, lb.ErrNoScheduler)
+		}
+		if err != nil {
+			return fmt.Errorf("proxy engine: service %s: %w", k, err)
+		}
+		for _, r := range s.Reals {
+			switch r.Forward {
+			case lb.Route:
+				err = engine.NotSupported("forwarding method route (-g)", "the ipvs or xdp engine")
+			case lb.Tunnel:
+				err = engine.NotSupported("forwarding method tunnel (-i)", "the ipvs or xdp engine")
+			case lb.Masq, lb.FullNAT, lb.Local:
+				if r.Port == 0 || !r.Addr.IsValid() {
+					err = fmt.Errorf("address %s: %w", r.AddrPort(), lb.ErrInvalid)
+				}
+			default:
+				err = fmt.Errorf("forwarding method %s: %w", r.Forward, lb.ErrInvalid)
+			}
+			if err != nil {
+				return fmt.Errorf("proxy engine: service %s real %s: %w", k, r.AddrPort(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// newDest makes the engine's real for the pool's real sd (settings r) and gives it an ID.
+func (e *Engine) newDest(s *service, sd *sched.Dest, r lb.Real) *dest {
+	e.lastID++
+	fwd := r.Forward
+	if fwd == lb.Local {
+		fwd = lb.Masq // a local real is proxied too: replies come back through the engine
+	}
+	d := &dest{id: e.lastID, svc: s, d: sd, addr: r.AddrPort(), dialAddr: r.AddrPort().String(),
+		weight: r.Weight, est: estimator.New(lb.Stats{})}
+	d.ct = conntrack.Dest{ID: d.id, Addr: d.addr, Forward: fwd}
+	return d
+}
+
+func (e *Engine) addService(ns *lb.Service) error {
+	cfg := ns.Clone()
+	pool, err := sched.NewPool(cfg, sched.Config{Now: e.now})
+	if err != nil {
+		return fmt.Errorf("proxy engine: service %s: %w", ns.ServiceKey, err)
+	}
+	s := &service{e: e, key: ns.ServiceKey, vip: netip.AddrPortFrom(ns.Addr, ns.Port), pool: pool,
+		est: estimator.New(lb.Stats{}), cur: map[netip.AddrPort]*dest{}, trash: map[netip.AddrPort]*dest{}}
+	s.cfg.Store(cfg)
+	for _, r := range cfg.Reals {
+		s.cur[r.AddrPort()] = e.newDest(s, pool.Find(r.Addr, r.Port), r)
+	}
+	e.setIDs(func(m map[conntrack.DestID]*dest) {
+		for _, d := range s.cur {
+			m[d.id] = d
+		}
+	})
+	s.publish()
+	if ns.Protocol == lb.TCP {
+		err = e.listenTCP(s)
+	} else {
+		err = e.listenUDP(s)
+	}
+	if err != nil {
+		e.setIDs(func(m map[conntrack.DestID]*dest) {
+			for _, d := range s.cur {
+				delete(m, d.id)
+			}
+		})
+		return fmt.Errorf("proxy engine: service %s: %w", ns.ServiceKey, err)
+	}
+	for _, d := range s.cur {
+		if d.weight == 0 {
+			e.table.SetDestWeight(d.id, 0)
+		}
+	}
+	e.services[s.key] = s
+	return nil
+}
+
+// removeService stops listening; connections go on (or are closed with ExpireNodestConn).
+func (e *Engine) removeService(s *service) {
+	delete(e.services, s.key)
+	s.closeListeners()
+	ids := make([]conntrack.DestID, 0, len(s.cur))
+	for ap, d := range s.cur {
+		ids = append(ids, d.id)
+		s.trash[ap] = d
+	}
+	clear(s.cur)
+	e.table.RemoveDests(e.opts.ExpireNodestConn, ids...)
+	if e.opts.ExpireNodestConn {
+		e.abortDests(ids)
+	}
+	e.draining = append(e.draining, s)
+}
+
+func (s *service) closeListeners() {
+	for _, l := range s.lns {
+		l.Close()
+	}
+	s.lns = nil
+	if s.udp != nil {
+		s.udp.close()
+		s.udp = nil
+	}
+}
+
+// updateService applies the changes of ns to s; a service that did not change is not
+// touched.
+func (e *Engine) updateService(s *service, ns *lb.Service) {
+	old := s.cfg.Load()
+	if old.Scheduler == ns.Scheduler && old.Flags == ns.Flags && old.Timeout == ns.Timeout &&
+		old.Netmask == ns.Netmask && old.PE == ns.PE && slices.Equal(old.Reals, ns.Reals) {
+		return
+	}
+	cfg := ns.Clone()
+	s.amu.Lock()
+	if err := s.pool.Apply(cfg); err != nil {
+		// cannot happen: check made sure the scheduler exists
+		e.log.Error("proxy engine: pool apply", "service", s.key.String(), "err", err)
+	}
+	want := make(map[netip.AddrPort]lb.Real, len(cfg.Reals))
+	for _, r := range cfg.Reals {
+		want[r.AddrPort()] = r
+	}
+	var gone []conntrack.DestID
+	for ap, d := range s.cur {
+		if _, ok := want[ap]; !ok {
+			gone = append(gone, d.id)
+			s.trash[ap] = d
+			delete(s.cur, ap)
+		}
+	}
+	var added []*dest
+	for _, r := range cfg.Reals {
+		ap := r.AddrPort()
+		if d := s.cur[ap]; d != nil {
+			if d.weight != r.Weight {
+				e.table.SetDestWeight(d.id, r.Weight)
+				d.weight = r.Weight
+			}
+			continue
+		}
+		sd := s.pool.Find(r.Addr, r.Port)
+		if d := s.trash[ap]; d != nil && d.d == sd {
+			// the pool revived it from its trash, counters and all; so does the table
+			delete(s.trash, ap)
+			s.cur[ap] = d
+			d.weight = r.Weight
+			e.table.SetDestWeight(d.id, r.Weight)
+			continue
+		}
+		d := e.newDest(s, sd, r)
+		s.cur[ap] = d
+		added = append(added, d)
+	}
+	if len(added) > 0 {
+		e.setIDs(func(m map[conntrack.DestID]*dest) {
+			for _, d := range added {
+				m[d.id] = d
+			}
+		})
+		for _, d := range added {
+			if d.weight == 0 {
+				e.table.SetDestWeight(d.id, 0)
+			}
+		}
+	}
+	s.publish()
+	s.cfg.Store(cfg)
+	s.amu.Unlock()
+	if len(gone) > 0 {
+		e.table.RemoveDests(e.opts.ExpireNodestConn, gone...)
+		if e.opts.ExpireNodestConn {
+			e.abortDests(gone)
+		}
+	}
+}
+
+// abortDests closes at once the connections and sessions of reals ids (expire_nodest_conn).
+func (e *Engine) abortDests(ids []conntrack.DestID) {
+	set := make(map[conntrack.DestID]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	for _, c := range e.live.snapshot() {
+		if set[c.dest.id] {
+			c.abort()
+		}
+	}
+	for _, s := range e.services {
+		if s.udp != nil {
+			s.udp.closeSessions(func(ss *udpSession) bool { return set[ss.dest.id] })
+		}
+	}
+}
+
+// Counters returns the counters of every service, reals in the kernel's order. Bytes of
+// open TCP connections are counted up to now; their packets up to the last 2 s tick.
+func (e *Engine) Counters() ([]engine.ServiceCounters, error) {
+	for _, c := range e.live.snapshot() {
+		c.flush(false)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errEngineClosed
+	}
+	out := make([]engine.ServiceCounters, 0, len(e.order))
+	for _, s := range e.order {
+		sc := engine.ServiceCounters{Key: s.key, Stats: s.stats.load(), Rates: s.est.Read()}
+		for _, ds := range s.pool.Snapshot() {
+			rc := engine.RealCounters{Addr: ds.Addr, Port: ds.Port,
+				Active: ds.Active, Inactive: ds.Inactive, Persist: ds.Persist}
+			if d := s.cur[netip.AddrPortFrom(ds.Addr, ds.Port)]; d != nil {
+				rc.Stats, rc.Rates = d.stats.load(), d.est.Read()
+			}
+			sc.Reals = append(sc.Reals, rc)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// Conns lists the connection table: connections and persistence templates.
+func (e *Engine) Conns() ([]engine.Conn, error) {
+	e.mu.Lock()
+	closed := e.closed
+	e.mu.Unlock()
+	if closed {
+		return nil, errEngineClosed
+	}
+	var out []engine.Conn
+	for c := range e.table.All() {
+		out = append(out, engine.Conn{
+			Protocol: c.Protocol, Client: c.Client, Virtual: c.Virtual, Real: c.Dest.Addr,
+			State: c.StateName(), Expires: c.Expires, Template: c.Template,
+		})
+	}
+	return out, nil
+}
+
+// Zero resets the counters and rates of service k, or of all services when k is nil.
+func (e *Engine) Zero(k *lb.ServiceKey) error {
+	for _, c := range e.live.snapshot() {
+		if k == nil || c.dest.svc.key == *k {
+			c.flush(false) // bytes moved before now are zeroed too
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errEngineClosed
+	}
+	if k != nil && e.services[*k] == nil {
+		return fmt.Errorf("proxy engine: zero %s: %w", *k, lb.ErrNoService)
+	}
+	for _, s := range e.services {
+		if k != nil && s.key != *k {
+			continue
+		}
+		s.stats.zero()
+		s.est.Zero(lb.Stats{})
+		for _, d := range s.cur {
+			d.stats.zero()
+			d.est.Zero(lb.Stats{})
+		}
+	}
+	return nil
+}
+
+// Close stops listening, resets every open connection, closes UDP sessions and waits for
+// the engine's goroutines to end. It is idempotent.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	close(e.stop)
+	for _, s := range e.services {
+		s.closeListeners()
+	}
+	for _, s := range e.draining {
+		s.closeListeners()
+	}
+	e.mu.Unlock()
+	e.watch.close()
+	for _, c := range e.live.close() {
+		c.abort()
+	}
+	e.wg.Wait()
+	return nil
+}
+
+// tick drives the table's expiry every second and the counters and rates every 2 s.
+func (e *Engine) tick() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		e.expire()
+		if n%estimator.Interval == 0 {
+			e.sample()
+		}
+	}
+}
+
+// expire removes the table's entries that are due and the UDP sessions whose entry went.
+func (e *Engine) expire() {
+	e.table.Expire(e.now())
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.services {
+		if s.udp != nil {
+			s.udp.sweep()
+		}
+	}
+}
+
+// sample folds the traffic of open connections into the counters (bytes, and packets from
+// TCP_INFO), keeps their entries alive while they move data, closes those whose entry
+// expired (idle longer than the state's timeout), ticks the rate estimators, and drops
+// deleted reals that have no entry left.
+func (e *Engine) sample() {
+	for _, c := range e.live.snapshot() {
+		moved := c.flush(true)
+		var err error
+		if moved {
+			err = e.table.Touch(c.ref)
+		} else if _, ok := e.table.Get(c.ref); !ok {
+			err = conntrack.ErrNotFound
+		}
+		if errors.Is(err, conntrack.ErrNotFound) {
+			e.log.Debug("proxy engine: connection entry expired; resetting", "service", c.dest.svc.key.String(),
+				"client", c.client.RemoteAddr().String())
+			c.abort()
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.services {
+		s.est.Tick(s.stats.load())
+		for _, d := range s.cur {
+			d.est.Tick(d.stats.load())
+		}
+		if s.udp != nil {
+			if n := s.udp.drops.Load(); n > s.udp.dropsLogged {
+				e.log.Warn("proxy engine: UDP datagrams dropped: too many sessions", "service", s.key.String(),
+					"dropped", n-s.udp.dropsLogged, "max", e.opts.MaxUDPSessions)
+				s.udp.dropsLogged = n
+			}
+		}
+	}
+	e.sweepTrash()
+}
+
+// sweepTrash forgets deleted reals, and removed services, that no entry is bound to any more.
+func (e *Engine) sweepTrash() {
+	var forget []conntrack.DestID
+	sweep := func(s *service) bool {
+		changed := false
+		for ap, d := range s.trash {
+			if d.entries.Load() <= 0 {
+				delete(s.trash, ap)
+				forget = append(forget, d.id)
+				changed = true
+			}
+		}
+		if changed {
+			s.amu.Lock()
+			s.publish()
+			s.amu.Unlock()
+		}
+		return len(s.trash) == 0 && len(s.cur) == 0
+	}
+	for _, s := range e.services {
+		sweep(s)
+	}
+	e.draining = slices.DeleteFunc(e.draining, sweep)
+	if len(forget) == 0 {
+		return
+	}
+	e.setIDs(func(m map[conntrack.DestID]*dest) {
+		for _, id := range forget {
+			delete(m, id)
+		}
+	})
+	for _, id := range forget {
+		e.table.ForgetDest(id)
+	}
+}

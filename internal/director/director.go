@@ -164,7 +164,7 @@ func (d *Director) Exec(ctx context.Context, ops []Op) error {
 				zeros = append(zeros, i)
 				continue
 			}
-			if err := apply(next, op, d.cfg.Catalog); err != nil {
+			if err := Apply(next, op, d.cfg.Catalog); err != nil {
 				return nil, &OpError{i, op, err}
 			}
 		}
@@ -249,8 +249,10 @@ func (d *Director) persist(st *lb.State) {
 	}
 }
 
-// apply performs one operation on st.
-func apply(st *lb.State, op Op, cat lb.Catalog) error {
+// Apply performs one table operation on st (not Zero or the daemon operations, which act on
+// the engine). It fails with the lb error of the operation, or lb.ErrInvalid for an operation
+// that is incomplete or of another kind, and then leaves st as it was.
+func Apply(st *lb.State, op Op, cat lb.Catalog) error {
 	switch op.Kind {
 	case AddService, EditService:
 		if op.Service == nil {

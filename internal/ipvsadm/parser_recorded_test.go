@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
 )
 
 // parserCase is one case of testdata/parser-cases.out, recorded from the real ipvsadm 1.31

@@ -813,6 +813,7 @@ func TestApplyWhileConnectingDoesNotLoseConnections(t *testing.T) {
 		n := s.Clone()
 		n.Reals = append(n.Reals, lb.Real{Addr: bs[2+i%2].addr.Addr(), Port: bs[2+i%2].addr.Port(), Forward: lb.Masq, Weight: int32(1 + i%3)})
 		n.Reals[0].Weight = int32(i % 3)
+		n.Scheduler = []string{"wlc", "rr", "lc", "sh"}[i%4]
 		apply(t, e, n)
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -889,4 +890,31 @@ func dialVIPFrom(t testing.TB, s *lb.Service) *conn {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	return &conn{c, bufio.NewReader(c)}
+}
+
+func TestUDPPersistence(t *testing.T) {
+	e := newTestEngine(t, Options{})
+	defer e.Close()
+	_, a0 := udpEcho(t, 0)
+	_, a1 := udpEcho(t, 1)
+	s := newUDPService(t, "rr", a0, a1)
+	s.Flags, s.Timeout, s.Netmask = lb.Persistent, 60, 0xffffff00
+	apply(t, e, s)
+	var first string
+	for i := range 4 { // four sockets, four client ports, one /24: one real
+		got, err := udpAsk(t, udpDial(t, s), "x")
+		name, _, _ := strings.Cut(got, ":")
+		if err != nil || i > 0 && name != first {
+			t.Fatalf("client socket %d: %q %v, want %s", i, got, err, first)
+		}
+		first = name
+	}
+	conns, _ := e.Conns()
+	var assured bool
+	for _, c := range conns {
+		assured = assured || c.Template && c.State == "ASSURED"
+	}
+	if !assured {
+		t.Errorf("no ASSURED template after replies: %+v", conns)
+	}
 }

@@ -59,6 +59,10 @@ func open(t *testing.T, h Harness) engine.Engine {
 	return e
 }
 
+// svcPort is the first port the suite's services use: above 1023, so that an engine that
+// listens (the proxy) needs no privilege.
+const svcPort = 18080
+
 // masqService returns a TCP service on VIP vip:port with n masq reals at h.Real(first..).
 func masqService(h Harness, vip, first, n int, port uint16, sched string) *lb.Service {
 	s := &lb.Service{ServiceKey: lb.ServiceKey{Protocol: lb.TCP, Addr: h.VIP(vip), Port: port}, Scheduler: sched}
@@ -111,8 +115,8 @@ func testApplyReadBack(t *testing.T, h Harness) {
 		t.Fatalf("new engine reports services: %q", got)
 	}
 	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{
-		masqService(h, 0, 0, 3, 80, "rr"),
-		masqService(h, 1, 3, 2, 8080, "wlc"),
+		masqService(h, 0, 0, 3, svcPort, "rr"),
+		masqService(h, 1, 3, 2, svcPort+1, "wlc"),
 	}}
 	mustApply(t, e, st)
 	if got, want := shape(t, e), wantShape(st); !slices.Equal(got, want) {
@@ -130,7 +134,7 @@ func testApplyReadBack(t *testing.T, h Harness) {
 
 func testIdempotent(t *testing.T, h Harness) {
 	e := open(t, h)
-	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 2, 80, "wrr")}}
+	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 2, svcPort, "wrr")}}
 	mustApply(t, e, st)
 	mustApply(t, e, st.Clone())
 	if got, want := shape(t, e), wantShape(st); !slices.Equal(got, want) {
@@ -141,8 +145,8 @@ func testIdempotent(t *testing.T, h Harness) {
 func testChanges(t *testing.T, h Harness) {
 	e := open(t, h)
 	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{
-		masqService(h, 0, 0, 3, 80, "rr"),
-		masqService(h, 1, 3, 1, 80, "rr"),
+		masqService(h, 0, 0, 3, svcPort, "rr"),
+		masqService(h, 1, 3, 1, svcPort, "rr"),
 	}}
 	mustApply(t, e, st)
 	n := st.Clone()
@@ -158,7 +162,7 @@ func testChanges(t *testing.T, h Harness) {
 		}},
 		{"scheduler changed", func() error { s := *n.Find(k0); s.Scheduler = "wlc"; return n.EditService(&s, lb.Catalog{}) }},
 		{"service removed", func() error { return n.DeleteService(k1) }},
-		{"service added", func() error { return n.AddService(masqService(h, 2, 4, 2, 443, "sh"), lb.Catalog{}) }},
+		{"service added", func() error { return n.AddService(masqService(h, 2, 4, 2, svcPort+2, "sh"), lb.Catalog{}) }},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
@@ -177,7 +181,7 @@ func testChanges(t *testing.T, h Harness) {
 
 func testUnsupported(t *testing.T, h Harness) {
 	e := open(t, h)
-	base := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 2, 80, "rr")}}
+	base := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 2, svcPort, "rr")}}
 	mustApply(t, e, base)
 	want := wantShape(base)
 	for _, f := range []lb.Forward{lb.Masq, lb.Route, lb.Tunnel, lb.FullNAT} {
@@ -185,9 +189,9 @@ func testUnsupported(t *testing.T, h Harness) {
 			continue
 		}
 		st := base.Clone()
-		s := masqService(h, 1, 2, 1, 80, "rr")
+		s := masqService(h, 1, 2, 1, svcPort, "rr")
 		s.Reals[0].Forward = f
-		s.Reals[0].Port = 80
+		s.Reals[0].Port = svcPort
 		st.Services = append(st.Services, s)
 		err := e.Apply(st)
 		if !errors.Is(err, engine.ErrNotSupported) {
@@ -212,7 +216,7 @@ func testUnsupported(t *testing.T, h Harness) {
 
 func testZero(t *testing.T, h Harness) {
 	e := open(t, h)
-	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 1, 80, "rr")}}
+	st := &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 1, svcPort, "rr")}}
 	mustApply(t, e, st)
 	if err := e.Zero(nil); err != nil {
 		t.Errorf("Zero(all): %v", err)
@@ -229,7 +233,7 @@ func testZero(t *testing.T, h Harness) {
 
 func testClose(t *testing.T, h Harness) {
 	e := h.New(t)
-	mustApply(t, e, &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 1, 80, "rr")}})
+	mustApply(t, e, &lb.State{Timeouts: lb.DefaultTimeouts, Services: []*lb.Service{masqService(h, 0, 0, 1, svcPort, "rr")}})
 	if err := e.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

@@ -1,0 +1,192 @@
+// Command lvsd is the GoLVS director daemon: it owns the virtual-service table, programs an
+// engine with it, and serves the API that lvsadm uses on a unix socket.
+//
+//	lvsd [--engine proxy] [--socket /run/lvsd.sock] [--state FILE | --no-state]
+//	     [--restore RULES] [--demo] [proxy options]
+//
+// Where the table starts from: --demo, else --restore RULES (ipvsadm -S output), else the
+// saved table (--state), else empty. Every accepted change is saved to --state (write to a
+// temporary file, fsync, rename), so a restart loses nothing; --no-state turns that off.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/golvs/golvs/internal/api"
+	"github.com/golvs/golvs/internal/ctl"
+	"github.com/golvs/golvs/internal/director"
+	"github.com/golvs/golvs/internal/engine"
+	"github.com/golvs/golvs/internal/engine/proxy"
+	"github.com/golvs/golvs/internal/ipvsadm"
+	"github.com/golvs/golvs/internal/lb"
+	"github.com/golvs/golvs/internal/sched"
+)
+
+// DefaultStatePath is where lvsd keeps its table between restarts.
+const DefaultStatePath = "/var/lib/lvsd/state.json"
+
+type config struct {
+	engine     string
+	socket     string
+	statePath  string
+	noState    bool
+	restore    string
+	demo       bool
+	demoVIP    string
+	demoReals  int
+	logLevel   string
+	proxy      proxy.Options
+	connectTmo time.Duration
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "lvsd: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, out io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("lvsd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.engine, "engine", "proxy", "data plane: proxy (userspace L4, no privileges needed)")
+	fs.StringVar(&c.socket, "socket", api.DefaultSocket, "API socket (mode 0600) that lvsadm talks to")
+	fs.StringVar(&c.statePath, "state", DefaultStatePath, "file that keeps the table across restarts")
+	fs.BoolVar(&c.noState, "no-state", false, "do not save the table (a restart starts empty or from --restore)")
+	fs.StringVar(&c.restore, "restore", "", "start from these ipvsadm-save rules (all or nothing)")
+	fs.BoolVar(&c.demo, "demo", false, "start demo real servers on loopback and a round-robin VIP in front of them (implies --no-state)")
+	fs.StringVar(&c.demoVIP, "demo-vip", "127.0.0.1:8080", "the demo's virtual service address")
+	fs.IntVar(&c.demoReals, "demo-reals", 3, "how many demo real servers to start")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.proxy.Retries, "proxy-retries", 0, "proxy: other reals to try when connecting to the chosen one fails (0 = reset the client, like IPVS)")
+	fs.DurationVar(&c.connectTmo, "proxy-connect-timeout", 5*time.Second, "proxy: timeout of a connect to a real")
+	fs.BoolVar(&c.proxy.ExpireNodestConn, "expire-nodest-conn", false, "close the connections of a deleted real at once (the kernel sysctl)")
+	fs.BoolVar(&c.proxy.ExpireQuiescentTemplate, "expire-quiescent-template", false, "do not use persistence templates of reals with weight 0 (the kernel sysctl)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.proxy.ConnectTimeout = c.connectTmo
+	if c.demo {
+		c.noState = true
+	}
+	return c, nil
+}
+
+func run(args []string, logOut io.Writer) error {
+	c, err := parseFlags(args, logOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	// the API socket and the saved table are root's (0600); no window in between
+	syscall.Umask(0o077)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var store *director.Store
+	if !c.noState {
+		store = &director.Store{Path: c.statePath}
+	}
+	initial, err := startingTable(ctx, c, store, log)
+	if err != nil {
+		return err
+	}
+	eng, err := newEngine(c, log)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	d := director.New(director.Config{Engine: eng, Catalog: catalog(), Store: store, Logger: log})
+	ln, err := api.ListenUnix(c.socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(c.socket)
+	errc := make(chan error, 2)
+	go func() { errc <- d.Run(ctx, initial) }()
+	go func() { errc <- api.NewServer(d, eng, log).Serve(ctx, ln) }()
+	log.Info("lvsd started", "engine", eng.Name(), "socket", c.socket, "services", len(initial.Services), "state", stateDesc(store))
+	for i := 0; i < 2; i++ {
+		if err := <-errc; err != nil {
+			stop()
+			return err
+		}
+	}
+	log.Info("lvsd stopped")
+	return nil
+}
+
+func stateDesc(s *director.Store) string {
+	if s == nil {
+		return "not saved"
+	}
+	return s.Path
+}
+
+// catalog lists the schedulers and persistence engines lvsd has.
+func catalog() lb.Catalog {
+	return lb.Catalog{Scheduler: sched.Known, PE: func(name string) bool { return name == "sip" }}
+}
+
+func newEngine(c *config, log *slog.Logger) (engine.Engine, error) {
+	switch c.engine {
+	case "proxy":
+		o := c.proxy
+		o.Logger = log.With("engine", "proxy")
+		return proxy.New(o)
+	case "ipvs", "xdp":
+		return nil, fmt.Errorf("--engine %s: this build of lvsd has only the proxy engine", c.engine)
+	}
+	return nil, fmt.Errorf("--engine %q: unknown engine (proxy)", c.engine)
+}
+
+// startingTable decides what the table starts as (see the command's doc).
+func startingTable(ctx context.Context, c *config, store *director.Store, log *slog.Logger) (*lb.State, error) {
+	switch {
+	case c.demo:
+		return startDemo(ctx, c, log)
+	case c.restore != "":
+		f, err := os.Open(c.restore)
+		if err != nil {
+			return nil, fmt.Errorf("--restore: %w", err)
+		}
+		defer f.Close()
+		st, err := ctl.RestoreState(ipvsadm.Parser{Resolver: &ipvsadm.SystemResolver{}}, f, catalog())
+		if err != nil {
+			return nil, fmt.Errorf("--restore %s: %w", c.restore, err)
+		}
+		return st, nil
+	case store != nil:
+		st, err := store.Load()
+		if err != nil {
+			return nil, fmt.Errorf("%w (move it away, or start with --no-state)", err)
+		}
+		if st != nil {
+			log.Info("table restored", "path", store.Path, "services", len(st.Services))
+			return st, nil
+		}
+	}
+	return &lb.State{Timeouts: lb.DefaultTimeouts}, nil
+}

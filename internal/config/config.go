@@ -32,8 +32,8 @@ type Config struct {
 type Global struct {
 	// RouterID names this director in logs and notifications (keepalived router_id).
 	RouterID string
-	// Callback is run on every real-server state change (ldirectord callback): it gets the
-	// file name of the configuration as its argument.
+	// Callback is run when the configuration file changed and was reloaded (ldirectord
+	// callback, as its check_cfgfile runs it), with the file name as its argument.
 	Callback string
 	// AutoReload: reload the file when it changes (ldirectord autoreload).
 	AutoReload bool
@@ -95,7 +95,8 @@ type Service struct {
 	QuorumUp, QuorumDown string
 	// Alpha: reals start down and come up with their first successful check (default: up).
 	Alpha bool
-	// Omega: when the service is removed (reload, shutdown), QuorumDown runs.
+	// Omega: at shutdown, notify_down of every real in the table and then QuorumDown run
+	// (keepalived; a reload that removes a service notifies whatever Omega says).
 	Omega bool
 	// HASuspend: checks are suspended while the service's VIP is not on this director.
 	HASuspend bool

@@ -44,7 +44,7 @@ func newExternalChecker(c *config.Check) (*ExternalChecker, error) {
 	if strings.TrimSpace(c.Command) == "" {
 		return nil, errors.New("health: external check has no command")
 	}
-	argv, err := SplitCommand(c.Command)
+	argv, err := config.SplitCommand(c.Command)
 	if err != nil {
 		return nil, fmt.Errorf("health: external command %q: %v", c.Command, err)
 	}

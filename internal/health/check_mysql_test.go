@@ -244,7 +244,7 @@ func TestMySQLCheckerRealServer(t *testing.T) {
 	if spec == "" {
 		t.Skip("GOLVS_TEST_MYSQL not set (\"host:port user password query\")")
 	}
-	f, err := SplitCommand(spec)
+	f, err := config.SplitCommand(spec)
 	if err != nil || len(f) != 4 {
 		t.Fatalf("GOLVS_TEST_MYSQL=%q: want 4 words", spec)
 	}

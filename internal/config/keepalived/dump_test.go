@@ -49,7 +49,7 @@ func dump(c *config.Config) string {
 						w(3, "url path=%q digest=%q status=%v regex=%q", u.Path, u.Digest, u.Status, u.Regex)
 					}
 				case config.CheckExternal:
-					w(3, "command=%q argv=%q dynamic=%v", k.Command, SplitCommand(k.Command), k.Dynamic)
+					w(3, "command=%q argv=%q dynamic=%v", k.Command, argv(k.Command), k.Dynamic)
 				case config.CheckDNS:
 					w(3, "type=%s name=%q", k.DNSType, k.DNSName)
 				}
@@ -58,7 +58,7 @@ func dump(c *config.Config) string {
 	}
 	for _, sc := range c.VRRP.Scripts {
 		w(0, "vrrp_script %s script=%q argv=%q interval=%v timeout=%v weight=%d rise=%d fall=%d",
-			sc.Name, sc.Script, SplitCommand(sc.Script), sc.Interval, sc.Timeout, sc.Weight, sc.Rise, sc.Fall)
+			sc.Name, sc.Script, argv(sc.Script), sc.Interval, sc.Timeout, sc.Weight, sc.Rise, sc.Fall)
 	}
 	for _, in := range c.VRRP.Instances {
 		w(0, "vrrp_instance %s v%d state=%s interface=%s vrid=%d priority=%d advert=%v nopreempt=%v preempt_delay=%v",
@@ -82,7 +82,7 @@ func dump(c *config.Config) string {
 		for _, n := range [][2]string{{"master", in.NotifyMaster}, {"backup", in.NotifyBackup},
 			{"fault", in.NotifyFault}, {"stop", in.NotifyStop}, {"notify", in.Notify}} {
 			if n[1] != "" {
-				w(1, "notify_%s=%q argv=%q", n[0], n[1], SplitCommand(n[1]))
+				w(1, "notify_%s=%q argv=%q", n[0], n[1], argv(n[1]))
 			}
 		}
 	}

@@ -50,7 +50,7 @@ func ParseFile(path string, opts Options) (*config.Config, error) {
 // server, else the virtual server, else keepalived's default (see resolve.go for each
 // default and where keepalived sets it); VRRP instances have their priority, advert
 // interval, version and garp delay. Script commands (notify_*, quorum_*, misc_path,
-// vrrp_script script) are kept as written, without the outer quotes; SplitCommand splits
+// vrrp_script script) are kept as written, without the outer quotes; config.SplitCommand splits
 // one into the argument vector keepalived would exec.
 func Parse(fsys fs.FS, name string, opts Options) (*config.Config, error) {
 	return parse(fsys, name, "", opts)

@@ -123,7 +123,7 @@ func TestParseTable(t *testing.T) {
 				eq(t, r.UThreshold, uint32(100))
 				eq(t, r.LThreshold, uint32(10))
 				eq(t, r.NotifyUp, "/bin/up.sh")
-				eq(t, strings.Join(SplitCommand(r.NotifyDown), "|"), "/bin/down.sh|x y")
+				eq(t, strings.Join(argv(r.NotifyDown), "|"), "/bin/down.sh|x y")
 				eq(t, r.InhibitOnFailure, false)
 			}, anyWrn: true},
 		{name: "thresholds reversed", src: vsWrap("", "uthreshold 5\nlthreshold 10"), errs: []string{"6: lthreshold 10 is above uthreshold 5"}},
@@ -266,17 +266,6 @@ func eq[T comparable](t *testing.T, got, want T) {
 }
 
 func strconvI(i int) string { return strconv.Itoa(i) }
-
-func TestSplitCommand(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{`/bin/a b c`, "/bin/a|b|c"},
-		{`/bin/a 'b c' d`, "/bin/a|b c|d"},
-		{`/bin/a "b \"c" d\ e`, `/bin/a|b "c|d e`},
-		{`  `, ""},
-	} {
-		eq(t, strings.Join(SplitCommand(tt.in), "|"), tt.want)
-	}
-}
 
 func TestInclude(t *testing.T) {
 	fsys := mapFS(map[string]string{

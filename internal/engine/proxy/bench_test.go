@@ -11,8 +11,8 @@ import (
 	"github.com/golvs/golvs/internal/lb"
 )
 
-// Each benchmark runs against the proxy and, as "direct", against the backend itself, so
-// that the proxy's cost can be stated as a ratio. Everything is on loopback, so the client,
+// Each benchmark runs against the proxy on each data path ("goroutine", "reactor") and, as
+// "direct", against the backend itself, so that the proxy's cost can be stated as a ratio. Everything is on loopback, so the client,
 // the proxy and the backend share the machine's cores.
 
 // closer is a backend that closes every connection at once.
@@ -79,8 +79,12 @@ func through(b *testing.B, direct bool, p lb.Protocol, backend netip.AddrPort) n
 	return netip.AddrPortFrom(s.Addr, s.Port)
 }
 
+// modes runs f through the proxy on each data path (the sub-benchmark's name, which
+// newTestEngine reads), then direct.
 func modes(b *testing.B, f func(b *testing.B, direct bool)) {
-	b.Run("proxy", func(b *testing.B) { f(b, false) })
+	for _, p := range dataPaths {
+		b.Run(p, func(b *testing.B) { f(b, false) })
+	}
 	b.Run("direct", func(b *testing.B) { f(b, true) })
 }
 

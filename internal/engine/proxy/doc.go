@@ -6,16 +6,32 @@
 // route (-g) and tunnel (-i) need a packet-level engine and are refused, as are fwmark,
 // SCTP and port-0 services and persistence engines (--pe).
 //
-// # Data path
+// # Data paths
 //
-// A TCP service has one SO_REUSEPORT listener per GOMAXPROCS (IP_FREEBIND, so a VIP not yet
-// on the host can be bound), each with an accept goroutine. A connection is served by two
-// goroutines, gone when it closes: one schedules, connects and relays real->client, the
-// other relays client->real. Sockets have no TCP keep-alive; connect timeouts are enforced
-// by one watchdog goroutine (dialWatch), not by a timer per dial. A direction copies through
-// a pooled 16 KiB buffer that it holds only while data is ready, and splices once a read
-// fills it. A UDP service has one socket and one reader goroutine; each client session is a
-// socket connected to its real with a goroutine that relays replies from the VIP socket.
+// TCP services have two data paths (Options.DataPath), which schedule, account and count
+// through the same code (conn.go) and differ only in how sockets are watched and bytes
+// moved. A UDP service has one socket and one reader goroutine on either; each client
+// session is a socket connected to its real with a goroutine that relays replies from the
+// VIP socket.
+//
+// goroutine (the default): a TCP service has one SO_REUSEPORT listener per GOMAXPROCS
+// (IP_FREEBIND, so a VIP not yet on the host can be bound), each with an accept goroutine.
+// A connection is served by two goroutines, gone when it closes: one schedules, connects
+// and relays real->client, the other relays client->real. Sockets have no TCP keep-alive;
+// connect timeouts are enforced by one watchdog goroutine (dialWatch), not by a timer per
+// dial. A direction copies through a pooled 16 KiB buffer that it holds only while data is
+// ready, and splices once a read fills it.
+//
+// reactor (Linux): Options.Listeners event loops, each a goroutine with its own epoll set,
+// its own SO_REUSEPORT listener per TCP service, and the connections accepted there for
+// their whole life; no goroutine, closure or runtime timer per connection. A loop accepts in
+// batches, connects to the real with a nonblocking socket on the same loop, and relays with
+// edge-triggered events: one read per readiness (a short read means drained), one write at
+// once, EPOLLOUT waited for only when a write is refused; bytes left over wait in a pooled
+// buffer, and bulk directions splice through small pipes from a bounded per-loop pool (held
+// only while bytes sit in them). Connect and FIN timeouts live in a per-loop timing wheel.
+// Apply, counters, the periodic sample and Close reach a loop through its command queue and
+// eventfd. When it has nothing to do, a loop parks in Go's poller on its epoll descriptor.
 //
 // # Connection table
 //

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -27,13 +26,11 @@ type Engine struct {
 	table *conntrack.Table
 	bufs  *bufPool
 	ubufs *udpBufPool
-	watch *dialWatch
-	// dialer connects to reals: no keep-alive, the connect timeout from watch.
-	dialer net.Dialer
+	// tcp serves TCP services' connections (Options.DataPath).
+	tcp tcpPath
 	// byID maps the table's DestIDs to reals, for the Accountant and templates; replaced,
 	// never changed, under mu.
 	byID atomic.Pointer[map[conntrack.DestID]*dest]
-	live liveSet
 	stop chan struct{}
 	wg   sync.WaitGroup
 
@@ -53,7 +50,8 @@ var (
 )
 
 // New returns a running engine that forwards nothing until Apply. It fails when an option is
-// negative.
+// negative or DataPath unknown, and for DataPathReactor when the system has no epoll or the
+// loops' descriptors cannot be made.
 func New(o Options) (*Engine, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -62,13 +60,10 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		opts: o, log: o.Logger, now: o.Now,
 		bufs: newBufPool(), ubufs: newUDPBufPool(),
-		watch:    newDialWatch(o.ConnectTimeout),
 		stop:     make(chan struct{}),
 		services: map[lb.ServiceKey]*service{},
 		timeouts: lb.DefaultTimeouts,
 	}
-	e.dialer = net.Dialer{KeepAlive: -1, ControlContext: e.watch.control}
-	e.live.m = map[*tcpConn]struct{}{}
 	e.byID.Store(&map[conntrack.DestID]*dest{})
 	e.table, err = conntrack.New(conntrack.Config{
 		Now: o.Now, Accountant: accountant{e}, MaxEntries: o.MaxConns,
@@ -77,8 +72,10 @@ func New(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.wg.Add(2)
-	go func() { defer e.wg.Done(); e.watch.run(e.stop) }()
+	if e.tcp, err = newTCPPath(e); err != nil {
+		return nil, err
+	}
+	e.wg.Add(1)
 	go func() { defer e.wg.Done(); e.tick() }()
 	return e, nil
 }
@@ -227,7 +224,7 @@ func (e *Engine) addService(ns *lb.Service) error {
 	})
 	s.publish()
 	if ns.Protocol == lb.TCP {
-		err = e.listenTCP(s)
+		err = e.tcp.listen(s)
 	} else {
 		err = e.listenUDP(s)
 	}
@@ -266,10 +263,9 @@ func (e *Engine) removeService(s *service) {
 }
 
 func (s *service) closeListeners() {
-	for _, l := range s.lns {
-		l.Close()
+	if s.key.Protocol == lb.TCP {
+		s.e.tcp.unlisten(s)
 	}
-	s.lns = nil
 	if s.udp != nil {
 		s.udp.close()
 		s.udp = nil
@@ -354,11 +350,7 @@ func (e *Engine) abortDests(ids []conntrack.DestID) {
 	for _, id := range ids {
 		set[id] = true
 	}
-	for _, c := range e.live.snapshot() {
-		if set[c.dest.id] {
-			c.abort()
-		}
-	}
+	e.tcp.visit(func(c openConn) bool { return set[c.tracked().dest.id] })
 	for _, s := range e.services {
 		if s.udp != nil {
 			s.udp.closeSessions(func(ss *udpSession) bool { return set[ss.dest.id] })
@@ -369,9 +361,7 @@ func (e *Engine) abortDests(ids []conntrack.DestID) {
 // Counters returns the counters of every service, reals in the kernel's order. Bytes of
 // open TCP connections are counted up to now; their packets up to the last 2 s tick.
 func (e *Engine) Counters() ([]engine.ServiceCounters, error) {
-	for _, c := range e.live.snapshot() {
-		c.flush(false)
-	}
+	e.tcp.visit(func(c openConn) bool { c.flush(false); return false })
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -413,11 +403,12 @@ func (e *Engine) Conns() ([]engine.Conn, error) {
 
 // Zero resets the counters and rates of service k, or of all services when k is nil.
 func (e *Engine) Zero(k *lb.ServiceKey) error {
-	for _, c := range e.live.snapshot() {
-		if k == nil || c.dest.svc.key == *k {
+	e.tcp.visit(func(c openConn) bool {
+		if k == nil || c.tracked().dest.svc.key == *k {
 			c.flush(false) // bytes moved before now are zeroed too
 		}
-	}
+		return false
+	})
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -457,10 +448,7 @@ func (e *Engine) Close() error {
 		s.closeListeners()
 	}
 	e.mu.Unlock()
-	e.watch.close()
-	for _, c := range e.live.close() {
-		c.abort()
-	}
+	e.tcp.close()
 	e.wg.Wait()
 	return nil
 }
@@ -499,20 +487,22 @@ func (e *Engine) expire() {
 // expired (idle longer than the state's timeout), ticks the rate estimators, and drops
 // deleted reals that have no entry left.
 func (e *Engine) sample() {
-	for _, c := range e.live.snapshot() {
+	e.tcp.visit(func(c openConn) bool {
 		moved := c.flush(true)
+		t := c.tracked()
 		var err error
 		if moved {
-			err = e.table.Touch(c.ref)
-		} else if _, ok := e.table.Get(c.ref); !ok {
+			err = e.table.Touch(t.ref)
+		} else if _, ok := e.table.Get(t.ref); !ok {
 			err = conntrack.ErrNotFound
 		}
 		if errors.Is(err, conntrack.ErrNotFound) {
-			e.log.Debug("proxy engine: connection entry expired; resetting", "service", c.dest.svc.key.String(),
-				"client", c.client.RemoteAddr().String())
-			c.abort()
+			e.log.Debug("proxy engine: connection entry expired; resetting", "service", t.dest.svc.key.String(),
+				"client", t.client.String())
+			return true
 		}
-	}
+		return false
+	})
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, s := range e.services {

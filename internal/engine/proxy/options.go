@@ -30,6 +30,7 @@ type Options struct {
 	// connections. Default false, as the kernel's.
 	ExpireQuiescentTemplate bool
 	// Listeners is the number of SO_REUSEPORT listeners (and accept goroutines) per TCP
+	// service; with DataPathReactor, the number of event loops, each with one listener per
 	// service. Default runtime.GOMAXPROCS(0).
 	Listeners int
 	// MaxUDPSessions bounds the client sessions (each a socket and a goroutine) of one UDP
@@ -42,7 +43,18 @@ type Options struct {
 	// MaxConns bounds the connection table (connections and templates); new connections
 	// beyond it are reset (TCP) or dropped (UDP). Default 0: no bound but file descriptors.
 	MaxConns int
+	// DataPath is how TCP connections are served: DataPathGoroutine (two goroutines per
+	// connection on Go's poller) or DataPathReactor (Listeners event loops, each with its
+	// own epoll, listeners and connections; Linux only). Both schedule, count and track
+	// connections alike. Default DataPathGoroutine.
+	DataPath string
 }
+
+// The TCP data paths (Options.DataPath).
+const (
+	DataPathGoroutine = "goroutine"
+	DataPathReactor   = "reactor"
+)
 
 // Defaults.
 const (
@@ -55,6 +67,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Retries < 0 || o.ConnectTimeout < 0 || o.Listeners < 0 || o.MaxUDPSessions < 0 ||
 		o.OnePacketReplyTime < 0 || o.MaxConns < 0 {
 		return o, fmt.Errorf("proxy engine: negative option in %+v", o)
+	}
+	switch o.DataPath {
+	case "":
+		o.DataPath = DataPathGoroutine
+	case DataPathGoroutine, DataPathReactor:
+	default:
+		return o, fmt.Errorf("proxy engine: data path %q: want %s or %s", o.DataPath, DataPathGoroutine, DataPathReactor)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -157,7 +157,9 @@ func waitFor(t testing.TB, what string, f func() bool) {
 	}
 }
 
-func TestRefusedRealResetsClient(t *testing.T) {
+func TestRefusedRealResetsClient(t *testing.T) { bothPaths(t, testRefusedRealResetsClient) }
+
+func testRefusedRealResetsClient(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	dead := deadAddr(t, 0)
@@ -182,7 +184,9 @@ func TestRefusedRealResetsClient(t *testing.T) {
 	}
 }
 
-func TestRetriesTryOtherReals(t *testing.T) {
+func TestRetriesTryOtherReals(t *testing.T) { bothPaths(t, testRetriesTryOtherReals) }
+
+func testRetriesTryOtherReals(t *testing.T) {
 	e := newTestEngine(t, Options{Retries: 2})
 	defer e.Close()
 	b := startBackend(t, 2)
@@ -199,6 +203,10 @@ func TestRetriesTryOtherReals(t *testing.T) {
 }
 
 func TestRetriesWithHashSchedulerTakeNextReal(t *testing.T) {
+	bothPaths(t, testRetriesWithHashSchedulerTakeNextReal)
+}
+
+func testRetriesWithHashSchedulerTakeNextReal(t *testing.T) {
 	// sh sends a client to the same real every time: the retry must pick another one
 	e := newTestEngine(t, Options{Retries: 1})
 	defer e.Close()
@@ -246,7 +254,9 @@ func blackhole(t testing.TB, i int) netip.AddrPort {
 	return addr
 }
 
-func TestConnectTimeout(t *testing.T) {
+func TestConnectTimeout(t *testing.T) { bothPaths(t, testConnectTimeout) }
+
+func testConnectTimeout(t *testing.T) {
 	e := newTestEngine(t, Options{ConnectTimeout: 300 * time.Millisecond, Retries: 1})
 	defer e.Close()
 	b := startBackend(t, 1)
@@ -266,12 +276,16 @@ func TestConnectTimeout(t *testing.T) {
 	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
 		t.Errorf("connect timeout took %v, want about 300ms", d)
 	}
-	if pending := e.watch.head; pending != nil {
-		t.Errorf("a dial is still watched")
+	if n := pendingConnects(e); n != 0 {
+		t.Errorf("%d connects still watched", n)
 	}
 }
 
 func TestQuiescedRealKeepsPersistentClientsUnlessExpireQuiescentTemplate(t *testing.T) {
+	bothPaths(t, testQuiescedRealKeepsPersistentClientsUnlessExpireQuiescentTemplate)
+}
+
+func testQuiescedRealKeepsPersistentClientsUnlessExpireQuiescentTemplate(t *testing.T) {
 	for _, expire := range []bool{false, true} {
 		t.Run(fmt.Sprint("expire_quiescent_template=", expire), func(t *testing.T) {
 			e := newTestEngine(t, Options{ExpireQuiescentTemplate: expire})
@@ -299,7 +313,9 @@ func TestQuiescedRealKeepsPersistentClientsUnlessExpireQuiescentTemplate(t *test
 	}
 }
 
-func TestExpireNodestConnClosesAtOnce(t *testing.T) {
+func TestExpireNodestConnClosesAtOnce(t *testing.T) { bothPaths(t, testExpireNodestConnClosesAtOnce) }
+
+func testExpireNodestConnClosesAtOnce(t *testing.T) {
 	e := newTestEngine(t, Options{ExpireNodestConn: true})
 	defer e.Close()
 	b0, b1 := startBackend(t, 0), startBackend(t, 1)
@@ -323,6 +339,10 @@ func TestExpireNodestConnClosesAtOnce(t *testing.T) {
 }
 
 func TestDeleteRealThenReaddKeepsItsCounters(t *testing.T) {
+	bothPaths(t, testDeleteRealThenReaddKeepsItsCounters)
+}
+
+func testDeleteRealThenReaddKeepsItsCounters(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b0, b1 := startBackend(t, 0), startBackend(t, 1)
@@ -341,7 +361,9 @@ func TestDeleteRealThenReaddKeepsItsCounters(t *testing.T) {
 	c.echo(t, "still")
 }
 
-func TestHalfCloseStates(t *testing.T) {
+func TestHalfCloseStates(t *testing.T) { bothPaths(t, testHalfCloseStates) }
+
+func testHalfCloseStates(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b := startBackend(t, 0)
@@ -393,7 +415,9 @@ func TestHalfCloseStates(t *testing.T) {
 	}
 }
 
-func TestIdleConnectionExpires(t *testing.T) {
+func TestIdleConnectionExpires(t *testing.T) { bothPaths(t, testIdleConnectionExpires) }
+
+func testIdleConnectionExpires(t *testing.T) {
 	var clk clock
 	e := newTestEngine(t, Options{Now: clk.Now})
 	defer e.Close()
@@ -418,7 +442,9 @@ func TestIdleConnectionExpires(t *testing.T) {
 	}
 }
 
-func TestBindFailureAndRollback(t *testing.T) {
+func TestBindFailureAndRollback(t *testing.T) { bothPaths(t, testBindFailureAndRollback) }
+
+func testBindFailureAndRollback(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b := startBackend(t, 0)
@@ -457,7 +483,9 @@ func TestBindFailureAndRollback(t *testing.T) {
 	}
 }
 
-func TestFreebindVIPNotOnHost(t *testing.T) {
+func TestFreebindVIPNotOnHost(t *testing.T) { bothPaths(t, testFreebindVIPNotOnHost) }
+
+func testFreebindVIPNotOnHost(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	// TEST-NET-2: not on this host; binding it sends nothing anywhere
@@ -470,7 +498,9 @@ func TestFreebindVIPNotOnHost(t *testing.T) {
 	}
 }
 
-func TestUnsupportedMessages(t *testing.T) {
+func TestUnsupportedMessages(t *testing.T) { bothPaths(t, testUnsupportedMessages) }
+
+func testUnsupportedMessages(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	tests := []struct {
@@ -502,7 +532,9 @@ func TestUnsupportedMessages(t *testing.T) {
 	}
 }
 
-func TestCountersPacketsAndRates(t *testing.T) {
+func TestCountersPacketsAndRates(t *testing.T) { bothPaths(t, testCountersPacketsAndRates) }
+
+func testCountersPacketsAndRates(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b := startBackend(t, 0)
@@ -530,6 +562,10 @@ func TestCountersPacketsAndRates(t *testing.T) {
 }
 
 func TestLongConnectionPacketsCountedAtSample(t *testing.T) {
+	bothPaths(t, testLongConnectionPacketsCountedAtSample)
+}
+
+func testLongConnectionPacketsCountedAtSample(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b := startBackend(t, 0)
@@ -560,12 +596,22 @@ func goroutines(t *testing.T, want int) int {
 }
 
 func TestGoroutinesPerConnectionAndClose(t *testing.T) {
+	bothPaths(t, testGoroutinesPerConnectionAndClose)
+}
+
+func testGoroutinesPerConnectionAndClose(t *testing.T) {
 	base := runtime.NumGoroutine()
 	e := newTestEngine(t, Options{Listeners: 1})
 	b := startBackend(t, 0)
 	s := tcpService(t, 0, "rr", b.addr)
 	apply(t, e, s)
-	idle := goroutines(t, base+4) // tick, dial watch, accept, backend's accept
+	// goroutine: tick, dial watch, accept, backend's accept; reactor: tick, loop, backend's
+	idle := goroutines(t, base+4)
+	// per connection: 1 in the test backend, and 2 in the engine on the goroutine path
+	per := 1
+	if e.opts.DataPath == DataPathGoroutine {
+		per = 3
+	}
 	const n = 20
 	var cs []*conn
 	for range n {
@@ -573,15 +619,14 @@ func TestGoroutinesPerConnectionAndClose(t *testing.T) {
 		c.greet()
 		cs = append(cs, c)
 	}
-	// per connection: 2 in the engine, 1 in the test backend
-	if got := goroutines(t, idle+3*n); got > idle+3*n {
-		t.Errorf("%d goroutines with %d open connections, want at most %d", got, n, idle+3*n)
+	if got := goroutines(t, idle+per*n); got > idle+per*n {
+		t.Errorf("%d goroutines with %d open connections, want at most %d", got, n, idle+per*n)
 	}
 	for _, c := range cs[:n/2] {
 		c.Close()
 	}
-	if got := goroutines(t, idle+3*n/2); got > idle+3*n/2 {
-		t.Errorf("%d goroutines after closing half, want %d", got, idle+3*n/2)
+	if got := goroutines(t, idle+per*n/2); got > idle+per*n/2 {
+		t.Errorf("%d goroutines after closing half, want %d", got, idle+per*n/2)
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
@@ -652,7 +697,9 @@ func udpDial(t testing.TB, s *lb.Service) *net.UDPConn {
 	return c
 }
 
-func TestUDPSessionExpiresAndCounts(t *testing.T) {
+func TestUDPSessionExpiresAndCounts(t *testing.T) { bothPaths(t, testUDPSessionExpiresAndCounts) }
+
+func testUDPSessionExpiresAndCounts(t *testing.T) {
 	var clk clock
 	e := newTestEngine(t, Options{Now: clk.Now})
 	defer e.Close()
@@ -698,7 +745,9 @@ func TestUDPSessionExpiresAndCounts(t *testing.T) {
 	}
 }
 
-func TestUDPSessionBound(t *testing.T) {
+func TestUDPSessionBound(t *testing.T) { bothPaths(t, testUDPSessionBound) }
+
+func testUDPSessionBound(t *testing.T) {
 	e := newTestEngine(t, Options{MaxUDPSessions: 3})
 	defer e.Close()
 	_, a0 := udpEcho(t, 0)
@@ -719,7 +768,9 @@ func TestUDPSessionBound(t *testing.T) {
 	}
 }
 
-func TestUDPOnePacketRepliesAndCounts(t *testing.T) {
+func TestUDPOnePacketRepliesAndCounts(t *testing.T) { bothPaths(t, testUDPOnePacketRepliesAndCounts) }
+
+func testUDPOnePacketRepliesAndCounts(t *testing.T) {
 	var clk clock
 	e := newTestEngine(t, Options{Now: clk.Now, OnePacketReplyTime: 3 * time.Second})
 	defer e.Close()
@@ -753,7 +804,9 @@ func TestUDPOnePacketRepliesAndCounts(t *testing.T) {
 	}
 }
 
-func TestRemoveServiceKeepsConnections(t *testing.T) {
+func TestRemoveServiceKeepsConnections(t *testing.T) { bothPaths(t, testRemoveServiceKeepsConnections) }
+
+func testRemoveServiceKeepsConnections(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	b := startBackend(t, 0)
@@ -775,6 +828,10 @@ func TestRemoveServiceKeepsConnections(t *testing.T) {
 }
 
 func TestApplyWhileConnectingDoesNotLoseConnections(t *testing.T) {
+	bothPaths(t, testApplyWhileConnectingDoesNotLoseConnections)
+}
+
+func testApplyWhileConnectingDoesNotLoseConnections(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	var bs []*backend
@@ -830,7 +887,9 @@ func TestNewRejectsNegativeOptions(t *testing.T) {
 	}
 }
 
-func TestApplyAfterClose(t *testing.T) {
+func TestApplyAfterClose(t *testing.T) { bothPaths(t, testApplyAfterClose) }
+
+func testApplyAfterClose(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	e.Close()
 	if err := e.Apply(&lb.State{}); err == nil {
@@ -838,7 +897,9 @@ func TestApplyAfterClose(t *testing.T) {
 	}
 }
 
-func TestIPv6(t *testing.T) {
+func TestIPv6(t *testing.T) { bothPaths(t, testIPv6) }
+
+func testIPv6(t *testing.T) {
 	l, err := net.ListenTCP("tcp6", &net.TCPAddr{IP: net.IPv6loopback})
 	if err != nil {
 		t.Skip("no IPv6 loopback:", err)
@@ -892,7 +953,9 @@ func dialVIPFrom(t testing.TB, s *lb.Service) *conn {
 	return &conn{c, bufio.NewReader(c)}
 }
 
-func TestUDPPersistence(t *testing.T) {
+func TestUDPPersistence(t *testing.T) { bothPaths(t, testUDPPersistence) }
+
+func testUDPPersistence(t *testing.T) {
 	e := newTestEngine(t, Options{})
 	defer e.Close()
 	_, a0 := udpEcho(t, 0)

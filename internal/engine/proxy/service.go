@@ -95,7 +95,7 @@ type service struct {
 	est   *estimator.Estimator
 	cur   map[netip.AddrPort]*dest // the reals of the service
 	trash map[netip.AddrPort]*dest // deleted reals that may still have entries
-	lns   []*net.TCPListener
+	lns   []*net.TCPListener       // the goroutine path's listeners
 	udp   *udpService
 }
 

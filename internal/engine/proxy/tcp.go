@@ -7,38 +7,83 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/golvs/golvs/internal/conntrack"
-	"github.com/golvs/golvs/internal/lb"
-	"github.com/golvs/golvs/internal/sched"
 )
 
-// listenTCP opens the service's SO_REUSEPORT listeners and starts an accept goroutine on
-// each. Call with Engine.mu held.
-func (e *Engine) listenTCP(s *service) error {
+// goroutinePath is the goroutine TCP data path: per service, one SO_REUSEPORT listener
+// and accept goroutine per Options.Listeners; per connection, a goroutine that schedules,
+// connects and relays real->client, and one that relays client->real.
+type goroutinePath struct {
+	e     *Engine
+	watch *dialWatch
+	// dialer connects to reals: no keep-alive, the connect timeout from watch.
+	dialer net.Dialer
+	live   liveSet
+}
+
+// Interface guards.
+var (
+	_ tcpPath  = (*goroutinePath)(nil)
+	_ openConn = (*tcpConn)(nil)
+)
+
+func newGoroutinePath(e *Engine) *goroutinePath {
+	g := &goroutinePath{e: e, watch: newDialWatch(e.opts.ConnectTimeout)}
+	g.dialer = net.Dialer{KeepAlive: -1, ControlContext: g.watch.control}
+	g.live.m = map[*tcpConn]struct{}{}
+	e.wg.Add(1)
+	go func() { defer e.wg.Done(); g.watch.run(e.stop) }()
+	return g
+}
+
+// listen opens the service's SO_REUSEPORT listeners and starts an accept goroutine on
+// each.
+func (g *goroutinePath) listen(s *service) error {
 	lc := net.ListenConfig{KeepAlive: -1, Control: listenControl}
 	network := "tcp4"
 	if s.vip.Addr().Is6() {
 		network = "tcp6"
 	}
 	addr := s.vip.String()
-	for range e.opts.Listeners {
+	for range g.e.opts.Listeners {
 		l, err := lc.Listen(context.Background(), network, addr)
 		if err != nil {
-			s.closeListeners()
+			g.unlisten(s)
 			return err
 		}
 		s.lns = append(s.lns, l.(*net.TCPListener))
 	}
 	for _, l := range s.lns {
-		e.wg.Add(1)
-		go e.accept(s, l)
+		g.e.wg.Add(1)
+		go g.accept(s, l)
 	}
 	return nil
 }
 
+func (g *goroutinePath) unlisten(s *service) {
+	for _, l := range s.lns {
+		l.Close()
+	}
+	s.lns = nil
+}
+
+func (g *goroutinePath) visit(f func(c openConn) bool) {
+	for _, c := range g.live.snapshot() {
+		if f(c) {
+			c.abort()
+		}
+	}
+}
+
+func (g *goroutinePath) close() {
+	g.watch.close()
+	for _, c := range g.live.close() {
+		c.abort()
+	}
+}
+
 // accept serves listener l until it is closed.
-func (e *Engine) accept(s *service, l *net.TCPListener) {
+func (g *goroutinePath) accept(s *service, l *net.TCPListener) {
+	e := g.e
 	defer e.wg.Done()
 	var delay time.Duration
 	for {
@@ -59,145 +104,67 @@ func (e *Engine) accept(s *service, l *net.TCPListener) {
 		}
 		delay = 0
 		e.wg.Add(1)
-		go e.serveTCP(s, c)
+		go g.serve(s, c)
 	}
 }
 
-// tcpConn is one proxied TCP connection.
+// tcpConn is one TCP connection of the goroutine path.
 type tcpConn struct {
 	relay
-	e    *Engine
-	pd   pendingDial
-	dest *dest
-	ref  conntrack.Ref
-
-	mu               sync.Mutex // guards the rest; flush holds it
-	seenUp, seenDown uint64
-	segsIn, segsOut  uint32 // latest TCP_INFO of the client socket
-	seenIn, seenOut  uint32 // segments counted so far
+	track
+	pd pendingDial
 }
 
-// flush adds the connection's traffic since the last flush to its real and service: bytes,
-// and segments from a fresh TCP_INFO when info is set. It reports whether anything moved.
+func (c *tcpConn) tracked() *track { return &c.track }
+
 func (c *tcpConn) flush(info bool) bool {
-	c.mu.Lock()
+	var sg segmenter
 	if info {
-		c.readSegments()
+		sg = c
 	}
-	up, down := c.up.Load(), c.down.Load()
-	du, dd := up-c.seenUp, down-c.seenDown
-	di, do := uint64(c.segsIn-c.seenIn), uint64(c.segsOut-c.seenOut)
-	c.seenUp, c.seenDown, c.seenIn, c.seenOut = up, down, c.segsIn, c.segsOut
-	c.mu.Unlock()
-	if du|dd|di|do == 0 {
-		return false
-	}
-	c.dest.traffic(di, do, du, dd)
-	return true
+	return c.count(c.up.Load(), c.down.Load(), sg)
 }
 
-// halfClosed moves the entry as the kernel's state table does: a FIN from the client is an
-// INPUT fin (ESTABLISHED -> CLOSE_WAIT), one from the real an OUTPUT fin (ESTABLISHED ->
-// FIN_WAIT); the second FIN gives TIME_WAIT. The surviving direction gets the new state's
-// timeout.
-func (c *tcpConn) halfClosed(up bool) time.Duration {
-	dir := conntrack.Output
-	if up {
-		dir = conntrack.Input
-	}
-	st, err := c.e.table.Transition(c.ref, dir, conntrack.FIN|conntrack.ACK)
-	if err != nil {
-		return c.e.table.Timeout(lb.TCP, conntrack.TCPFinWait)
-	}
-	return c.e.table.Timeout(lb.TCP, st)
-}
+func (c *tcpConn) segments() (in, out uint32, ok bool) { return segments(c.relay.client) }
 
-// beforeClose takes the last TCP_INFO of the client socket.
-func (c *tcpConn) beforeClose() {
-	c.mu.Lock()
-	c.readSegments()
-	c.mu.Unlock()
-}
+// beforeClose takes the last TCP_INFO of the client socket (relayHooks).
+func (c *tcpConn) beforeClose() { c.lastSegments(c) }
 
-// readSegments reads TCP_INFO of the client socket. Call with mu held.
-func (c *tcpConn) readSegments() {
-	if in, out, ok := segments(c.client); ok {
-		c.segsIn, c.segsOut = in, out
-	}
-}
-
-// serveTCP proxies client connection c of service s.
-func (e *Engine) serveTCP(s *service, c *net.TCPConn) {
+// serve proxies client connection c of service s.
+func (g *goroutinePath) serve(s *service, c *net.TCPConn) {
+	e := g.e
 	defer e.wg.Done()
-	cfg := s.cfg.Load()
-	f := sched.Flow{Protocol: lb.TCP, Client: addrPortOf(c.RemoteAddr()), Dest: s.vip}
-	key := conntrack.Key{Protocol: lb.TCP, Client: f.Client, Virtual: s.vip}
-	tc := &tcpConn{e: e}
+	client := addrPortOf(c.RemoteAddr())
+	tc := &tcpConn{}
 	tc.pd.Context = context.Background()
-	var triedBuf [4]*dest
-	tried := triedBuf[:0]
+	var a scheduling
+	a.init(s, client)
 	for {
-		d, tmpl := s.pick(cfg, f, tried)
-		if d == nil {
-			e.log.Debug("proxy engine: no real available; resetting", "service", s.key.String(), "client", f.Client.String())
+		d, ref, ok := a.next()
+		if !ok {
 			resetConn(c)
 			return
 		}
-		ref, err := e.bindTCP(key, d, tmpl)
-		if err != nil {
-			e.log.Debug("proxy engine: connection table", "service", s.key.String(), "err", err)
-			resetConn(c)
-			return
-		}
-		bc, err := e.dial(&tc.pd, d)
+		bc, err := g.dial(&tc.pd, d)
 		if err == nil {
-			tc.dest, tc.ref, tc.backend = d, ref, bc
+			tc.established(e, d, ref, client)
+			tc.backend = bc
 			break
 		}
-		e.table.Delete(ref)
-		e.log.Debug("proxy engine: connect to real failed", "service", s.key.String(), "real", d.addr.String(), "err", err)
-		if len(tried) >= e.opts.Retries {
+		if !a.failed(d, ref, err) {
 			resetConn(c)
 			return
 		}
-		tried = append(tried, d)
 	}
-	e.table.SetState(tc.ref, conntrack.TCPEstablished)
-	tc.client, tc.bufs = c, e.bufs
+	tc.relay.client, tc.bufs = c, e.bufs
 	tc.hooks = tc
-	if !e.live.add(tc) {
+	if !g.live.add(tc) {
 		tc.abort() // the engine is closing
 		return
 	}
 	end := tc.run()
-	e.live.remove(tc)
-	tc.flush(false)
-	switch end {
-	case endClean: // both FINs seen: TIME_WAIT already
-	case endReset, endError:
-		e.table.SetState(tc.ref, conntrack.TCPClose)
-	case endIdle: // the kernel's entry would have expired
-		e.table.Delete(tc.ref)
-	case endAborted: // the entry went with its real, or the engine is closing
-	}
-}
-
-// bindTCP inserts the connection entry for key bound to real d (linked to template tmpl)
-// and counts the connection; the entry counts as active (SYN_RECV) while the real is
-// connected. An old entry with the same key (a TIME_WAIT entry whose client port is used
-// again) is replaced, as the kernel's conn_reuse_mode does.
-func (e *Engine) bindTCP(key conntrack.Key, d *dest, tmpl conntrack.Ref) (conntrack.Ref, error) {
-	ref, err := e.table.Insert(key, d.ct, tmpl)
-	if errors.Is(err, conntrack.ErrExists) {
-		e.table.Delete(ref)
-		ref, err = e.table.Insert(key, d.ct, tmpl)
-	}
-	if err != nil {
-		return 0, err
-	}
-	d.newConn()
-	e.table.SetState(ref, conntrack.TCPSynRecv)
-	return ref, nil
+	g.live.remove(tc)
+	tc.ended(end, tc.up.Load(), tc.down.Load())
 }
 
 // dial connects to real d from an unspecified local address, within the connect timeout.
@@ -206,9 +173,9 @@ func (e *Engine) bindTCP(key conntrack.Key, d *dest, tmpl conntrack.Ref) (conntr
 // AddrPort: DialTCP always binds the local address it is given, and bind(0.0.0.0:0) costs a
 // syscall and takes the ephemeral port before connect, so that a port serves one real only
 // instead of one per real. Parsing an IP literal costs no syscall.
-func (e *Engine) dial(pd *pendingDial, d *dest) (*net.TCPConn, error) {
-	c, err := e.dialer.DialContext(pd, "tcp", d.dialAddr)
-	if !e.watch.finish(pd) {
+func (g *goroutinePath) dial(pd *pendingDial, d *dest) (*net.TCPConn, error) {
+	c, err := g.dialer.DialContext(pd, "tcp", d.dialAddr)
+	if !g.watch.finish(pd) {
 		if c != nil {
 			c.Close()
 		}

@@ -2,11 +2,16 @@
 // engine with it, and serves the API that lvsadm uses on a unix socket.
 //
 //	lvsd [--engine proxy] [--socket /run/lvsd.sock] [--state FILE | --no-state]
-//	     [--restore RULES] [--demo] [proxy options]
+//	     [-f keepalived.conf | --ldirectord ldirectord.cf | --restore RULES | --demo]
+//	     [proxy options]
+//	lvsd -t -f keepalived.conf      (or -t --ldirectord FILE): check the file, exit 0 or 1
 //
-// Where the table starts from: --demo, else --restore RULES (ipvsadm -S output), else the
-// saved table (--state), else empty. Every accepted change is saved to --state (write to a
-// temporary file, fsync, rename), so a restart loses nothing; --no-state turns that off.
+// Where the table comes from: a keepalived.conf (-f) or ldirectord.cf (--ldirectord), whose
+// health checks then decide which reals are in it, reloaded on SIGHUP; else --demo; else
+// --restore RULES (ipvsadm -S output); else the saved table (--state); else empty. Without a
+// configuration file every accepted change is saved to --state (write to a temporary file,
+// fsync, rename), so a restart loses nothing; --no-state turns that off. With a
+// configuration file, the file is the source of truth and nothing is saved.
 package main
 
 import (
@@ -18,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,13 +40,17 @@ import (
 // DefaultStatePath is where lvsd keeps its table between restarts.
 const DefaultStatePath = "/var/lib/lvsd/state.json"
 
-type config struct {
+type options struct {
 	engine     string
 	socket     string
 	statePath  string
 	noState    bool
 	restore    string
 	demo       bool
+	keepalived string
+	ldirector  string
+	testOnly   bool
+	configID   string
 	demoVIP    string
 	demoReals  int
 	logLevel   string
@@ -55,8 +65,8 @@ func main() {
 	}
 }
 
-func parseFlags(args []string, out io.Writer) (*config, error) {
-	c := &config{}
+func parseFlags(args []string, out io.Writer) (*options, error) {
+	c := &options{}
 	fs := flag.NewFlagSet("lvsd", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.engine, "engine", "proxy", "data plane: proxy (userspace L4, no privileges needed)")
@@ -64,12 +74,17 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	fs.StringVar(&c.statePath, "state", DefaultStatePath, "file that keeps the table across restarts")
 	fs.BoolVar(&c.noState, "no-state", false, "do not save the table (a restart starts empty or from --restore)")
 	fs.StringVar(&c.restore, "restore", "", "start from these ipvsadm-save rules (all or nothing)")
+	fs.StringVar(&c.keepalived, "f", "", "run this keepalived.conf: its virtual servers, health checks, sorry servers (reloaded on SIGHUP)")
+	fs.StringVar(&c.ldirector, "ldirectord", "", "run this ldirectord.cf (reloaded on SIGHUP, and on change with autoreload=yes)")
+	fs.BoolVar(&c.testOnly, "t", false, "check the configuration file (-f or --ldirectord), print its warnings and errors, exit 0 or 1")
+	fs.StringVar(&c.configID, "config-id", "", "keepalived's -i: which @ID lines apply (default: the host name up to its first dot)")
 	fs.BoolVar(&c.demo, "demo", false, "start demo real servers on loopback and a round-robin VIP in front of them (implies --no-state)")
 	fs.StringVar(&c.demoVIP, "demo-vip", "127.0.0.1:8080", "the demo's virtual service address")
 	fs.IntVar(&c.demoReals, "demo-reals", 3, "how many demo real servers to start")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.proxy.Retries, "proxy-retries", 0, "proxy: other reals to try when connecting to the chosen one fails (0 = reset the client, like IPVS)")
 	fs.DurationVar(&c.connectTmo, "proxy-connect-timeout", 5*time.Second, "proxy: timeout of a connect to a real")
+	fs.StringVar(&c.proxy.DataPath, "proxy-data-path", proxy.DataPathGoroutine, "proxy: TCP data path: goroutine (two goroutines per connection) or reactor (an epoll event loop per CPU; Linux)")
 	fs.BoolVar(&c.proxy.ExpireNodestConn, "expire-nodest-conn", false, "close the connections of a deleted real at once (the kernel sysctl)")
 	fs.BoolVar(&c.proxy.ExpireQuiescentTemplate, "expire-quiescent-template", false, "do not use persistence templates of reals with weight 0 (the kernel sysctl)")
 	if err := fs.Parse(args); err != nil {
@@ -79,8 +94,24 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.proxy.ConnectTimeout = c.connectTmo
-	if c.demo {
+	sources := 0
+	for _, on := range []bool{c.keepalived != "", c.ldirector != "", c.restore != "", c.demo} {
+		if on {
+			sources++
+		}
+	}
+	if sources > 1 {
+		return nil, errors.New("-f, --ldirectord, --restore and --demo exclude each other")
+	}
+	if c.testOnly && c.keepalived == "" && c.ldirector == "" {
+		return nil, errors.New("-t needs -f FILE or --ldirectord FILE")
+	}
+	if c.demo || c.keepalived != "" || c.ldirector != "" {
 		c.noState = true
+	}
+	if c.configID == "" {
+		host, _ := os.Hostname()
+		c.configID, _, _ = strings.Cut(host, ".")
 	}
 	return c, nil
 }
@@ -98,6 +129,9 @@ func run(args []string, logOut io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	if c.testOnly {
+		return checkConfig(c, logOut)
+	}
 	// the API socket and the saved table are root's (0600); no window in between
 	syscall.Umask(0o077)
 
@@ -124,11 +158,29 @@ func run(args []string, logOut io.Writer) error {
 		return err
 	}
 	defer os.Remove(c.socket)
-	errc := make(chan error, 2)
+	srv := api.NewServer(d, eng, log)
+	n := 2
+	errc := make(chan error, 3)
 	go func() { errc <- d.Run(ctx, initial) }()
-	go func() { errc <- api.NewServer(d, eng, log).Serve(ctx, ln) }()
+	if run := configRunner(c, d, log); run != nil {
+		srv.Handle("GET /v1/health", healthHandler(run))
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		reload := make(chan struct{}, 1)
+		go func() {
+			for range hup {
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		n++
+		go func() { errc <- run.Run(ctx, reload) }()
+	}
+	go func() { errc <- srv.Serve(ctx, ln) }()
 	log.Info("lvsd started", "engine", eng.Name(), "socket", c.socket, "services", len(initial.Services), "state", stateDesc(store))
-	for i := 0; i < 2; i++ {
+	for i := 0; i < n; i++ {
 		if err := <-errc; err != nil {
 			stop()
 			return err
@@ -150,7 +202,7 @@ func catalog() lb.Catalog {
 	return lb.Catalog{Scheduler: sched.Known, PE: func(name string) bool { return name == "sip" }}
 }
 
-func newEngine(c *config, log *slog.Logger) (engine.Engine, error) {
+func newEngine(c *options, log *slog.Logger) (engine.Engine, error) {
 	switch c.engine {
 	case "proxy":
 		o := c.proxy
@@ -163,7 +215,7 @@ func newEngine(c *config, log *slog.Logger) (engine.Engine, error) {
 }
 
 // startingTable decides what the table starts as (see the command's doc).
-func startingTable(ctx context.Context, c *config, store *director.Store, log *slog.Logger) (*lb.State, error) {
+func startingTable(ctx context.Context, c *options, store *director.Store, log *slog.Logger) (*lb.State, error) {
 	switch {
 	case c.demo:
 		return startDemo(ctx, c, log)

@@ -16,7 +16,7 @@ import (
 // startDemo starts c.demoReals HTTP servers on loopback (127.0.0.1, ports after the VIP's),
 // each answering its own name, and returns a table with a round-robin VIP in front of them.
 // The servers stop when ctx ends.
-func startDemo(ctx context.Context, c *config, log *slog.Logger) (*lb.State, error) {
+func startDemo(ctx context.Context, c *options, log *slog.Logger) (*lb.State, error) {
 	vip, err := netip.ParseAddrPort(c.demoVIP)
 	if err != nil {
 		return nil, fmt.Errorf("--demo-vip: %w", err)

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -141,6 +142,8 @@ func runTool(t *testing.T, path, socket, stdin string, args []string) result {
 type backend struct {
 	name string
 	addr netip.AddrPort
+	// healthy decides what GET /health answers: 200, or 503 when false.
+	healthy *atomic.Bool
 }
 
 // startBackends starts n HTTP servers on 127.2.0.(base+i):port answering "rsI".
@@ -154,7 +157,16 @@ func startBackends(t *testing.T, base byte, port uint16, n int) []backend {
 			t.Fatal(err)
 		}
 		name := fmt.Sprintf("rs%d", i)
+		healthy := new(atomic.Bool)
+		healthy.Store(true)
 		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/health" {
+				if !healthy.Load() {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+				fmt.Fprintln(w, name)
+				return
+			}
 			if r.URL.Path == "/hold" {
 				w.(http.Flusher).Flush()
 				<-r.Context().Done()
@@ -164,7 +176,7 @@ func startBackends(t *testing.T, base byte, port uint16, n int) []backend {
 		})}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
-		out = append(out, backend{name, addr})
+		out = append(out, backend{name, addr, healthy})
 	}
 	return out
 }

@@ -19,7 +19,8 @@ type VRRPInstance struct {
 	Pos  Pos
 	// Version is 2 or 3 (keepalived's vrrp_version, default 2).
 	Version int
-	// InitialState is "MASTER" or "BACKUP" (state); "" means BACKUP.
+	// InitialState is "MASTER" or "BACKUP" (state), or "" when the file does not say: then
+	// keepalived derives it from the priority (255, the address owner: MASTER; else BACKUP).
 	InitialState string
 	Interface    string
 	VRID         int // virtual_router_id, 1..255

@@ -344,7 +344,7 @@ func (n *node) inst(name string) *instance {
 
 // instCfg is a vrrp_instance on eth0 with keepalived's defaults.
 func instCfg(name string, vrid, prio int, vips ...string) *config.VRRPInstance {
-	c := &config.VRRPInstance{Name: name, Version: 2, InitialState: "BACKUP", Interface: "eth0", VRID: vrid,
+	c := &config.VRRPInstance{Name: name, Version: 2, Interface: "eth0", VRID: vrid,
 		Priority: prio, AdvertInt: time.Second, GarpMasterDelay: 5 * time.Second}
 	for _, v := range vips {
 		c.Addresses = append(c.Addresses, config.VIP{Prefix: netip.MustParsePrefix(v)})

@@ -136,9 +136,8 @@ func newInstance(r *Router, c *config.VRRPInstance) (*instance, error) {
 		in.peers = append(in.peers, p.Unmap())
 	}
 	in.wantState = Backup
-	// keepalived: "If no initial state has been set, derive it from the priority". The
-	// model cannot tell an unset state from BACKUP, so priority 255 always wants MASTER.
-	if c.InitialState == "MASTER" || in.basePrio == PriorityOwner {
+	// keepalived: "If no initial state has been set, derive it from the priority".
+	if c.InitialState == "MASTER" || c.InitialState == "" && in.basePrio == PriorityOwner {
 		in.wantState = Master
 	}
 	in.nopreempt, in.delay = c.NoPreempt, c.PreemptDelay

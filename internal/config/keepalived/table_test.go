@@ -217,6 +217,11 @@ func TestParseTable(t *testing.T) {
 				sc := c.VRRP.Scripts[0]
 				eq(t, sc.Interval.String()+" "+sc.Timeout.String()+" "+strconvI(sc.Weight)+" "+strconvI(sc.Rise)+" "+strconvI(sc.Fall), "3s 3s 10 2 4")
 			}},
+		{name: "vrrp nopreempt with state MASTER", src: "vrrp_instance V {\nstate MASTER\ninterface eth0\nvirtual_router_id 7\npriority 100\nnopreempt\n}\n",
+			warns: []string{"6: (V) Warning - nopreempt will not work with initial state MASTER - clearing"},
+			check: func(t *testing.T, c *config.Config) { eq(t, c.VRRP.Instances[0].NoPreempt, false) }},
+		{name: "vrrp state unset stays unset", src: "vrrp_instance V {\ninterface eth0\nvirtual_router_id 7\n}\n",
+			check: func(t *testing.T, c *config.Config) { eq(t, c.VRRP.Instances[0].InitialState, "") }},
 		{name: "vrrp AH", src: "vrrp_instance V {\ninterface eth0\nvirtual_router_id 7\nauthentication {\nauth_type AH\nauth_pass x\n}\n}\n",
 			warns: []string{"5: lvsd does not support IPSEC AH"}},
 		{name: "vrrp ipv6 forces v3", src: "vrrp_instance V {\ninterface eth0\nvirtual_router_id 7\nvirtual_ipaddress {\n2001:db8::7/64\n}\n}\n",

@@ -177,9 +177,7 @@ func (p *parser) instanceDefaults(def *instDef) {
 	if in.Interface == "" && len(in.UnicastPeers) == 0 {
 		p.d.errf(in.Pos, "(%s) no interface specified (keepalived would use its default_interface)", in.Name)
 	}
-	if in.InitialState == "" {
-		in.InitialState = "BACKUP"
-	}
+	// an unset state stays "": keepalived then derives it from the priority (255: MASTER)
 	if !def.prioSet {
 		// keepalived: an unset priority is 255 (address owner) for state MASTER, else 100.
 		in.Priority = 100
@@ -189,6 +187,10 @@ func (p *parser) instanceDefaults(def *instDef) {
 	}
 	if in.NoPreempt && in.Priority == 255 {
 		p.d.warnf(def.nopreemptPos, "(%s) nopreempt is incompatible with priority 255. resetting nopreempt", in.Name)
+		in.NoPreempt = false
+	}
+	if in.NoPreempt && in.InitialState == "MASTER" {
+		p.d.warnf(def.nopreemptPos, "(%s) Warning - nopreempt will not work with initial state MASTER - clearing", in.Name)
 		in.NoPreempt = false
 	}
 	if in.PreemptDelay > 0 && in.InitialState == "MASTER" {

@@ -3,7 +3,7 @@
 //
 //	lvsd [--engine proxy] [--socket /run/lvsd.sock] [--state FILE | --no-state]
 //	     [-f keepalived.conf | --ldirectord ldirectord.cf | --restore RULES | --demo]
-//	     [proxy options]
+//	     [proxy options | ipvs options]
 //	lvsd -t -f keepalived.conf      (or -t --ldirectord FILE): check the file, exit 0 or 1
 //
 // Where the table comes from: a keepalived.conf (-f) or ldirectord.cf (--ldirectord), whose
@@ -31,6 +31,7 @@ import (
 	"github.com/golvs/golvs/internal/ctl"
 	"github.com/golvs/golvs/internal/director"
 	"github.com/golvs/golvs/internal/engine"
+	"github.com/golvs/golvs/internal/engine/ipvs"
 	"github.com/golvs/golvs/internal/engine/proxy"
 	"github.com/golvs/golvs/internal/ipvsadm"
 	"github.com/golvs/golvs/internal/lb"
@@ -55,6 +56,7 @@ type options struct {
 	demoReals  int
 	logLevel   string
 	proxy      proxy.Options
+	ipvs       ipvs.Options
 	connectTmo time.Duration
 }
 
@@ -69,7 +71,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	c := &options{}
 	fs := flag.NewFlagSet("lvsd", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.engine, "engine", "proxy", "data plane: proxy (userspace L4, no privileges needed)")
+	fs.StringVar(&c.engine, "engine", "proxy", "data plane: proxy (userspace L4, no privileges needed) or ipvs (the kernel's IPVS, root)")
+	fs.BoolVar(&c.ipvs.OwnTable, "ipvs-own-table", false, "ipvs: lvsd owns the whole kernel table and removes services it did not add (default: leave them alone, as keepalived does)")
+	fs.BoolVar(&c.ipvs.KeepOnClose, "ipvs-keep-on-close", false, "ipvs: leave lvsd's services in the kernel when lvsd stops (default: remove them, as keepalived does)")
+	fs.StringVar(&c.ipvs.NetNS, "ipvs-netns", "", "ipvs: program the IPVS table of this network namespace (/run/netns/NAME)")
 	fs.StringVar(&c.socket, "socket", api.DefaultSocket, "API socket (mode 0600) that lvsadm talks to")
 	fs.StringVar(&c.statePath, "state", DefaultStatePath, "file that keeps the table across restarts")
 	fs.BoolVar(&c.noState, "no-state", false, "do not save the table (a restart starts empty or from --restore)")
@@ -208,10 +213,21 @@ func newEngine(c *options, log *slog.Logger) (engine.Engine, error) {
 		o := c.proxy
 		o.Logger = log.With("engine", "proxy")
 		return proxy.New(o)
-	case "ipvs", "xdp":
-		return nil, fmt.Errorf("--engine %s: this build of lvsd has only the proxy engine", c.engine)
+	case "ipvs":
+		o := c.ipvs
+		o.Logger = log.With("engine", "ipvs")
+		e, err := ipvs.New(o)
+		if err != nil {
+			return nil, err
+		}
+		if found := e.Found(); len(found) > 0 && !o.OwnTable {
+			log.Info("ipvs engine: the kernel table has services lvsd did not add; they are left alone (--ipvs-own-table removes them)", "services", len(found))
+		}
+		return e, nil
+	case "xdp":
+		return nil, fmt.Errorf("--engine xdp: this build of lvsd has the proxy and ipvs engines only")
 	}
-	return nil, fmt.Errorf("--engine %q: unknown engine (proxy)", c.engine)
+	return nil, fmt.Errorf("--engine %q: unknown engine (proxy, ipvs)", c.engine)
 }
 
 // startingTable decides what the table starts as (see the command's doc).

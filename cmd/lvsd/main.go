@@ -89,7 +89,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.proxy.Retries, "proxy-retries", 0, "proxy: other reals to try when connecting to the chosen one fails (0 = reset the client, like IPVS)")
 	fs.DurationVar(&c.connectTmo, "proxy-connect-timeout", 5*time.Second, "proxy: timeout of a connect to a real")
-	fs.StringVar(&c.proxy.DataPath, "proxy-data-path", proxy.DataPathGoroutine, "proxy: TCP data path: goroutine (two goroutines per connection) or reactor (an epoll event loop per CPU; Linux)")
+	fs.StringVar(&c.proxy.DataPath, "proxy-data-path", "", "proxy: TCP data path: reactor (an epoll event loop per CPU; the default on Linux) or goroutine (two goroutines per connection; the default elsewhere)")
 	fs.BoolVar(&c.proxy.ExpireNodestConn, "expire-nodest-conn", false, "close the connections of a deleted real at once (the kernel sysctl)")
 	fs.BoolVar(&c.proxy.ExpireQuiescentTemplate, "expire-quiescent-template", false, "do not use persistence templates of reals with weight 0 (the kernel sysctl)")
 	if err := fs.Parse(args); err != nil {

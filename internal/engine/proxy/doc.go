@@ -14,7 +14,7 @@
 // session is a socket connected to its real with a goroutine that relays replies from the
 // VIP socket.
 //
-// goroutine (the default): a TCP service has one SO_REUSEPORT listener per GOMAXPROCS
+// goroutine (the default where epoll is missing): a TCP service has one SO_REUSEPORT listener per GOMAXPROCS
 // (IP_FREEBIND, so a VIP not yet on the host can be bound), each with an accept goroutine.
 // A connection is served by two goroutines, gone when it closes: one schedules, connects
 // and relays real->client, the other relays client->real. Sockets have no TCP keep-alive;
@@ -22,7 +22,7 @@
 // dial. A direction copies through a pooled 16 KiB buffer that it holds only while data is
 // ready, and splices once a read fills it.
 //
-// reactor (Linux): Options.Listeners event loops, each a goroutine with its own epoll set,
+// reactor (the default on Linux): Options.Listeners event loops, each a goroutine with its own epoll set,
 // its own SO_REUSEPORT listener per TCP service, and the connections accepted there for
 // their whole life; no goroutine, closure or runtime timer per connection. A loop accepts in
 // batches, connects to the real with a nonblocking socket on the same loop, and relays with

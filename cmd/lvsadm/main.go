@@ -1,11 +1,15 @@
 // Command lvsadm is GoLVS's ipvsadm: the same commands, options, output, error messages and
-// exit statuses as ipvsadm 1.31, acting on a running lvsd through its API socket. Invoked
-// through a link named ipvsadm it behaves the same.
+// exit statuses as ipvsadm 1.31. By default it acts on a running lvsd through its API
+// socket; with --kernel it acts on the kernel's IPVS table directly, as ipvsadm does, and
+// needs no lvsd. Invoked through a link named ipvsadm it behaves the same.
 //
 //	lvsadm [--socket PATH] IPVSADM-ARGUMENTS...
+//	lvsadm --kernel IPVSADM-ARGUMENTS...
 //
-// The socket is --socket PATH, else $LVSD_SOCKET, else /run/lvsd.sock. Unlike ipvsadm, -R is
-// atomic: a restore with a bad line applies nothing and names the line.
+// The socket is --socket PATH, else $LVSD_SOCKET, else /run/lvsd.sock. With lvsd, -R is
+// atomic: a restore with a bad line applies nothing and names the line. With --kernel, -R is
+// ipvsadm's: each line is applied in order, a refused line prints its message and the
+// others go on, and the exit status is the last line's.
 package main
 
 import (
@@ -13,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -21,86 +24,131 @@ import (
 	"github.com/golvs/golvs/internal/api"
 	"github.com/golvs/golvs/internal/ctl"
 	"github.com/golvs/golvs/internal/director"
-	"github.com/golvs/golvs/internal/engine"
 	"github.com/golvs/golvs/internal/ipvsadm"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		openKernel: openKernel,
+	}))
 }
 
 // prog is the name in messages: ipvsadm's own, so that output is byte-identical to it.
 const prog = "ipvsadm"
 
-// cli is one invocation's environment.
+// env is what one invocation gets from its process: standard streams, the environment and
+// the way to open the kernel's IPVS table (tests pass a fake kernel's).
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	openKernel     func(stderr io.Writer) (backend, error)
+}
+
+// cli is one invocation's state.
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	client         *api.Client
-	socket         string
-	parser         ipvsadm.Parser
-	printer        ipvsadm.Printer
+	b              backend
+	// lineRestore makes -R ipvsadm's (each line on its own) instead of one atomic batch.
+	lineRestore bool
+	parser      ipvsadm.Parser
+	printer     ipvsadm.Printer
 }
 
 // run executes one lvsadm invocation and returns its exit status.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	socket, args, err := socketFlag(args)
+func run(args []string, e env) int {
+	own, args, err := ownFlags(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "lvsadm: %v\n", err)
+		fmt.Fprintf(e.stderr, "lvsadm: %v\n", err)
 		return 2
-	}
-	if socket == "" {
-		socket = getenv("LVSD_SOCKET")
-	}
-	if socket == "" {
-		socket = api.DefaultSocket
 	}
 	res := &ipvsadm.SystemResolver{}
 	c := &cli{
-		stdin: stdin, stdout: stdout, stderr: stderr,
-		client: api.NewClient(socket), socket: socket,
+		stdin: e.stdin, stdout: e.stdout, stderr: e.stderr,
 		parser:  ipvsadm.Parser{Prog: prog, Resolver: res},
 		printer: ipvsadm.Printer{Prog: prog, Resolver: res},
 	}
+	if own.kernel {
+		// ipvsadm opens IPVS before it looks at its arguments, and gives up if it cannot.
+		if c.b, err = e.openKernel(e.stderr); err != nil {
+			return c.fail(err)
+		}
+		c.lineRestore = true
+	} else {
+		socket := own.socket
+		if socket == "" {
+			socket = e.getenv("LVSD_SOCKET")
+		}
+		if socket == "" {
+			socket = api.DefaultSocket
+		}
+		c.b = &lvsdBackend{client: api.NewClient(socket), socket: socket}
+	}
+	defer c.b.Close()
 	cmd, err := c.parser.Parse(args)
 	if err != nil {
 		return c.fail(err)
 	}
-	return c.exec(cmd)
+	if cmd.Kind == ipvsadm.Restore {
+		if c.lineRestore {
+			return c.restoreLines()
+		}
+		return c.restoreBatch()
+	}
+	status, _ := c.do(cmd)
+	return status
 }
 
-// socketFlag removes lvsadm's own --socket PATH / --socket=PATH from args. It must come
-// before the ipvsadm arguments' first non-option word, which ipvsadm options never need.
-func socketFlag(args []string) (string, []string, error) {
-	var socket string
+// ownFlagSet holds lvsadm's own flags, which ipvsadm does not have.
+type ownFlagSet struct {
+	socket string // --socket PATH: lvsd's API socket
+	kernel bool   // --kernel: the kernel's IPVS table, no lvsd
+}
+
+// ownFlags removes lvsadm's own flags (--socket PATH, --socket=PATH, --kernel) from args,
+// wherever they are: no ipvsadm option takes such a word as its value.
+func ownFlags(args []string) (ownFlagSet, []string, error) {
+	var f ownFlagSet
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--socket":
 			if i+1 >= len(args) {
-				return "", nil, errors.New("--socket needs a path")
+				return f, nil, errors.New("--socket needs a path")
 			}
-			socket = args[i+1]
+			f.socket = args[i+1]
 			i++
 		case strings.HasPrefix(a, "--socket="):
-			socket = strings.TrimPrefix(a, "--socket=")
+			f.socket = strings.TrimPrefix(a, "--socket=")
+		case a == "--kernel":
+			f.kernel = true
 		default:
 			rest = append(rest, a)
 		}
 	}
-	return socket, rest, nil
+	if f.kernel && f.socket != "" {
+		return f, nil, errors.New("--kernel acts on the kernel's table without lvsd: it does not go with --socket")
+	}
+	return f, rest, nil
 }
 
 // fail prints err as ipvsadm would and returns the exit status.
 func (c *cli) fail(err error) int {
 	var ie *ipvsadm.Error
 	if errors.As(err, &ie) {
-		fmt.Fprint(c.stderr, withNewline(ie.Msg))
-		return ie.Status
+		return c.print(ie)
 	}
 	fmt.Fprintf(c.stderr, "lvsadm: %v\n", err)
 	return 1
+}
+
+// print writes e's message to stderr and returns its exit status.
+func (c *cli) print(e *ipvsadm.Error) int {
+	fmt.Fprint(c.stderr, withNewline(e.Msg))
+	return e.Status
 }
 
 func withNewline(s string) string {
@@ -114,110 +162,46 @@ func (c *cli) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 30*time.Second)
 }
 
-func (c *cli) exec(cmd *ipvsadm.Command) int {
+// do runs one command other than -R, printing its output and errors, and returns its exit
+// status; stop reports that ipvsadm would end a restore there (-h, -v, a failed listing, an
+// argument error that is fatal).
+func (c *cli) do(cmd *ipvsadm.Command) (status int, stop bool) {
 	switch cmd.Kind {
 	case ipvsadm.Help, ipvsadm.Version:
 		if err := c.printer.Print(c.stdout, cmd, nil); err != nil {
-			return c.fail(err)
+			return c.fail(err), true
 		}
-		return 0
+		return 0, true
 	case ipvsadm.List, ipvsadm.Save:
 		return c.list(cmd)
-	case ipvsadm.Restore:
-		return c.restore()
 	}
 	op, err := ctl.Op(cmd)
 	if err != nil {
-		return c.fail(err)
+		return c.fail(err), true
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	if err := c.client.Exec(ctx, []director.Op{op}); err != nil {
-		return c.refused(cmd, err)
+	if err := c.b.Exec(ctx, []director.Op{op}); err != nil {
+		r := c.b.Refusal(cmd, err)
+		return c.print(r), r.Fatal
 	}
-	return 0
+	return 0, false
 }
 
-// refused prints lvsd's refusal of cmd in ipvsadm's words and returns the exit status.
-func (c *cli) refused(cmd *ipvsadm.Command, err error) int {
-	var ae *api.Error
-	if !errors.As(err, &ae) {
-		// no answer from lvsd at all
-		fmt.Fprintf(c.stderr, "lvsadm: cannot reach lvsd at %s: %v\n", c.socket, unwrapNet(err))
-		fmt.Fprintf(c.stderr, "Is lvsd running? --socket PATH or $LVSD_SOCKET name another socket.\n")
-		return 1
-	}
-	if errors.Is(err, engine.ErrNotSupported) {
-		// what ipvsadm prints when the kernel lacks a feature (EOPNOTSUPP), then why
-		fmt.Fprintf(c.stderr, "Operation not supported\nlvsadm: %s\n", ae.Msg)
-		return 255
-	}
-	ke := ipvsadm.KernelError(cmd, err)
-	fmt.Fprint(c.stderr, withNewline(ke.Msg))
-	return ke.Status
-}
-
-// unwrapNet returns the network error inside err, if any, without the HTTP wrapping.
-func unwrapNet(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return oe
-	}
-	return err
-}
-
-func (c *cli) list(cmd *ipvsadm.Command) int {
+func (c *cli) list(cmd *ipvsadm.Command) (status int, stop bool) {
 	ctx, cancel := c.ctx()
 	defer cancel()
-	snap, err := c.client.Snapshot(ctx, cmd.List.Connections)
+	t, err := c.b.Table(ctx, cmd.Kind == ipvsadm.List && cmd.List.Connections)
 	if err != nil {
-		return c.refused(cmd, err)
+		r := c.b.Refusal(cmd, err)
+		return c.print(r), r.Fatal
 	}
-	if err := c.printer.Print(c.stdout, cmd, ctl.Table(snap)); err != nil {
-		return c.fail(err)
-	}
-	return 0
-}
-
-// restore reads -R input and applies it as one batch: all lines or none. A line that does not
-// parse, or that lvsd refuses, is reported with ipvsadm's message and its line number, and
-// nothing is applied (ipvsadm itself applies the good lines and skips the bad ones).
-func (c *cli) restore() int {
-	lines, err := c.parser.ParseRestore(c.stdin)
-	if err != nil {
-		return c.fail(fmt.Errorf("restore: reading standard input: %w", err))
-	}
-	var ops []director.Op
-	var from []ipvsadm.RestoreLine
-	for _, l := range lines {
-		if l.Err != nil {
-			fmt.Fprint(c.stderr, withNewline(l.Err.Msg))
-			fmt.Fprintf(c.stderr, "lvsadm: restore: line %d is wrong; nothing was restored\n", l.Line)
-			return l.Err.Status
+	if err := c.printer.Print(c.stdout, cmd, t); err != nil {
+		var ie *ipvsadm.Error
+		if errors.As(err, &ie) {
+			return c.print(ie), ie.Fatal
 		}
-		op, err := ctl.Op(l.Cmd)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "lvsadm: restore: line %d: %v; nothing was restored\n", l.Line, err)
-			return 2
-		}
-		ops = append(ops, op)
-		from = append(from, l)
+		return c.fail(err), true
 	}
-	if len(ops) == 0 {
-		return 0
-	}
-	ctx, cancel := c.ctx()
-	defer cancel()
-	err = c.client.Exec(ctx, ops)
-	if err == nil {
-		return 0
-	}
-	var ae *api.Error
-	if errors.As(err, &ae) && ae.Index >= 0 && ae.Index < len(from) {
-		l := from[ae.Index]
-		status := c.refused(l.Cmd, err)
-		fmt.Fprintf(c.stderr, "lvsadm: restore: line %d was refused; nothing was restored\n", l.Line)
-		return status
-	}
-	return c.refused(&ipvsadm.Command{Kind: ipvsadm.Restore}, err)
+	return 0, false
 }

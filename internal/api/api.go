@@ -4,16 +4,19 @@
 //	GET  /v1/snapshot[?conns=1]  the table, the engine's counters (and connection entries)
 //	POST /v1/exec                a batch of director operations, applied all or nothing
 //
-// Errors come back as JSON with a kind naming the lb or engine sentinel they wrap, so the
-// client can rebuild an error that errors.Is recognises and lvsadm can print ipvsadm's text.
+// Errors come back as JSON with a kind naming the lb or engine sentinel they wrap (and the
+// errno of a kernel IPVS refusal), so the client can rebuild an error that errors.Is
+// recognises and lvsadm can print ipvsadm's text.
 package api
 
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/golvs/golvs/internal/director"
 	"github.com/golvs/golvs/internal/engine"
+	"github.com/golvs/golvs/internal/ipvsnl"
 	"github.com/golvs/golvs/internal/lb"
 )
 
@@ -47,25 +50,38 @@ type ErrorReply struct {
 	Kind string `json:"kind,omitempty"`
 	// Index is the failing operation of an exec batch (from 0), -1 when not applicable.
 	Index int `json:"index"`
+	// Errno is the errno of the kernel IPVS's refusal (an *ipvsnl.KernelError, which the
+	// ipvs engine's errors wrap), 0 for other errors: other errnos, such as the proxy
+	// engine's EADDRINUSE, stay in the text. lvsd and lvsadm run on the same host, so the
+	// number means the same to both.
+	Errno int `json:"errno,omitempty"`
 }
 
-// Error is an error returned by the server. It wraps the sentinel its kind names.
+// Error is an error returned by the server. It wraps the sentinel its kind names and the
+// kernel's errno, when it has one.
 type Error struct {
 	Msg   string
 	Kind  string
 	Index int
+	Errno syscall.Errno
 }
 
 func (e *Error) Error() string { return e.Msg }
 
-// Unwrap returns the lb or engine sentinel of the error's kind, or nil.
-func (e *Error) Unwrap() error {
+// Unwrap returns the lb or engine sentinel of the error's kind and the errno, those of
+// them it has.
+func (e *Error) Unwrap() []error {
+	var out []error
 	for _, k := range kinds() {
 		if k.name == e.Kind {
-			return k.err
+			out = append(out, k.err)
+			break
 		}
 	}
-	return nil
+	if e.Errno != 0 {
+		out = append(out, e.Errno)
+	}
+	return out
 }
 
 type kind struct {
@@ -103,6 +119,10 @@ func replyFor(err error) ErrorReply {
 			break
 		}
 	}
+	var ke *ipvsnl.KernelError
+	if errors.As(err, &ke) {
+		r.Errno = int(ke.Errno)
+	}
 	return r
 }
 
@@ -110,5 +130,5 @@ func (r ErrorReply) err() error {
 	if r.Error == "" {
 		r.Error = fmt.Sprintf("lvsd error (kind %q)", r.Kind)
 	}
-	return &Error{Msg: r.Error, Kind: r.Kind, Index: r.Index}
+	return &Error{Msg: r.Error, Kind: r.Kind, Index: r.Index, Errno: syscall.Errno(r.Errno)}
 }

@@ -3,14 +3,17 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/golvs/golvs/internal/director"
 	"github.com/golvs/golvs/internal/engine"
 	"github.com/golvs/golvs/internal/engine/fake"
+	"github.com/golvs/golvs/internal/ipvsnl"
 	"github.com/golvs/golvs/internal/lb"
 )
 
@@ -90,5 +93,30 @@ func TestListenUnixRefusesLiveSocket(t *testing.T) {
 	os.WriteFile(other, nil, 0o600)
 	if _, err := ListenUnix(other); err == nil {
 		t.Fatal("ListenUnix replaced a regular file")
+	}
+}
+
+// TestErrnoRoundTrip: a refusal that carries the kernel's errno (the ipvs engine's) reaches
+// the client with it, beside its sentinel, so that lvsadm words it as ipvsadm does.
+func TestErrnoRoundTrip(t *testing.T) {
+	kernel := func(e syscall.Errno) error {
+		return &ipvsnl.KernelError{Op: "new daemon master nosuch0 syncid 0", Errno: e}
+	}
+	sent := &director.OpError{Index: 0, Err: fmt.Errorf("ipvs engine: %w", kernel(syscall.ENODEV))}
+	got := replyFor(sent).err()
+	if !errors.Is(got, syscall.ENODEV) || got.Error() != sent.Error() {
+		t.Errorf("ENODEV came back as %v", got)
+	}
+	both := replyFor(fmt.Errorf("%w (%w)", kernel(syscall.EEXIST), lb.ErrServiceExists)).err()
+	if !errors.Is(both, syscall.EEXIST) || !errors.Is(both, lb.ErrServiceExists) {
+		t.Errorf("EEXIST with its sentinel came back as %#v", both)
+	}
+	if plain := replyFor(lb.ErrNoDest).err().(*Error); plain.Errno != 0 || !errors.Is(plain, lb.ErrNoDest) {
+		t.Errorf("a refusal without errno came back as %#v", plain)
+	}
+	// An errno that is not the kernel IPVS's refusal (a proxy engine's bind) stays in the text.
+	bind := fmt.Errorf("proxy engine: listen tcp 10.0.0.1:80: %w", syscall.EADDRINUSE)
+	if e := replyFor(bind).err().(*Error); e.Errno != 0 || e.Msg != bind.Error() {
+		t.Errorf("a bind error came back as %#v", e)
 	}
 }

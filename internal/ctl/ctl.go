@@ -88,19 +88,24 @@ func Table(snap *api.Snapshot) *ipvsadm.Table {
 		t.Services = append(t.Services, v)
 	}
 	for _, c := range snap.Conns {
-		t.Conns = append(t.Conns, connView(c))
+		t.Conns = append(t.Conns, ConnView(c))
 	}
 	for _, d := range snap.Daemons {
-		state := ipvsadm.DaemonMaster
-		if d.Backup {
-			state = ipvsadm.DaemonBackup
-		}
-		t.Daemons = append(t.Daemons, ipvsadm.DaemonView{
-			State: state, MCastIfn: d.MCastIfn, SyncID: d.SyncID, SyncMaxLen: d.SyncMaxLen,
-			MCastGroup: d.MCastGroup, MCastPort: d.MCastPort, MCastTTL: d.MCastTTL,
-		})
+		t.Daemons = append(t.Daemons, DaemonView(d))
 	}
 	return t
+}
+
+// DaemonView is what ipvsadm -L --daemon shows of sync daemon d.
+func DaemonView(d engine.SyncDaemon) ipvsadm.DaemonView {
+	state := ipvsadm.DaemonMaster
+	if d.Backup {
+		state = ipvsadm.DaemonBackup
+	}
+	return ipvsadm.DaemonView{
+		State: state, MCastIfn: d.MCastIfn, SyncID: d.SyncID, SyncMaxLen: d.SyncMaxLen,
+		MCastGroup: d.MCastGroup, MCastPort: d.MCastPort, MCastTTL: d.MCastTTL,
+	}
 }
 
 func count(n int32) uint32 {
@@ -110,7 +115,9 @@ func count(n int32) uint32 {
 	return uint32(n)
 }
 
-func connView(c engine.Conn) ipvsadm.ConnView {
+// ConnView is what ipvsadm -L -c shows of connection entry c: its time left in whole
+// seconds (0 once expired).
+func ConnView(c engine.Conn) ipvsadm.ConnView {
 	secs := c.Expires.Seconds()
 	if secs < 0 {
 		secs = 0

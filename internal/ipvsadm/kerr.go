@@ -2,6 +2,7 @@ package ipvsadm
 
 import (
 	"errors"
+	"syscall"
 
 	"github.com/golvs/golvs/internal/lb"
 )
@@ -38,8 +39,10 @@ func errnoOf(err error) errno {
 }
 
 // KernelError returns what ipvsadm prints, and its exit status, when the table refuses cmd
-// with err (which wraps one of lb's sentinel errors; err must not be nil). The wording follows
-// libipvs's ipvs_strerror, which depends on the command as well as the errno:
+// with err (err must not be nil). When err wraps the kernel's errno (a syscall.Errno, as
+// package ipvsnl's errors do), the message is StrError's for it. Otherwise err wraps one of
+// lb's sentinel errors, which stand for errnos, and the wording likewise follows libipvs's
+// ipvs_strerror, which depends on the command as well as the errno:
 //
 //   - ESRCH (lb.ErrNoService) is "Service not defined" for -a, -e and -d, "No daemon is
 //     running" for --stop-daemon, and "No such service" otherwise;
@@ -50,8 +53,8 @@ func errnoOf(err error) errno {
 //   - EINVAL is "Invalid operation.  Possibly wrong module version, address not unicast, ...";
 //   - anything else is strerror's text (ERANGE: "Numerical result out of range").
 //
-// The status is 255 (ipvsadm returns -1), except for -L of a service that does not exist,
-// where ipvsadm exits 1 (Fatal: at once, also in -R). lb's ErrZeroPort, ErrMixedFamily and ErrTunnelOptions are refusals
+// The status is 255 (ipvsadm returns -1), except for listings (-L, -S: a service that does
+// not exist, a table that cannot be read), where ipvsadm exits 1 (Fatal: at once, also in -R). lb's ErrZeroPort, ErrMixedFamily and ErrTunnelOptions are refusals
 // ipvsadm makes before asking the kernel: their text with status 2. An error wrapping no
 // sentinel gives its own text with status 255.
 func KernelError(cmd *Command, err error) *Error {
@@ -60,9 +63,13 @@ func KernelError(cmd *Command, err error) *Error {
 			return fail(own.Error())
 		}
 	}
-	status := 255
-	if cmd.Kind == List {
+	status, listing := 255, cmd.Kind == List || cmd.Kind == Save
+	if listing {
 		status = 1
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) && errno != 0 {
+		return &Error{Msg: StrError(cmd.Kind, errno), Status: status, Fatal: listing}
 	}
 	e := errnoOf(err)
 	msg := ""
@@ -105,5 +112,5 @@ func KernelError(cmd *Command, err error) *Error {
 	default:
 		msg = err.Error()
 	}
-	return &Error{Msg: msg, Status: status, Fatal: cmd.Kind == List}
+	return &Error{Msg: msg, Status: status, Fatal: listing}
 }

@@ -31,9 +31,9 @@
 //
 // # Errors
 //
-// Errors keep the kernel's errno visible: errors.Is(err, unix.EEXIST) works, and the text
-// names the operation, as in "ipvs: new service tcp 10.0.0.1:80: file exists". Open fails
-// wrapping ErrNoIPVS when the kernel has no IPVS family.
+// Errors keep the kernel's errno visible: a refusal is a *KernelError, errors.Is(err,
+// unix.EEXIST) works, and the text names the operation, as in "ipvs: new service tcp
+// 10.0.0.1:80: file exists". Open fails wrapping ErrNoIPVS when the kernel has no IPVS family.
 //
 // Package ipvsnltest is a fake kernel for tests: an in-memory IPVS table behind
 // genetlink's genltest.

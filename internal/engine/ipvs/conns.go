@@ -34,14 +34,14 @@ func (e *Engine) Conns() ([]engine.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipvs engine: connections: %w", err)
 	}
-	conns, err := parseConns(data)
+	conns, err := ParseConns(data)
 	if err != nil {
 		return nil, fmt.Errorf("ipvs engine: connections: %s: %w", path, err)
 	}
 	return conns, nil
 }
 
-// parseConns reads the lines ip_vs_conn_seq_show (net/netfilter/ipvs/ip_vs_conn.c)
+// ParseConns reads the lines ip_vs_conn_seq_show (net/netfilter/ipvs/ip_vs_conn.c)
 // writes after its header:
 //
 //	TCP 0A000002 E994 0A090003 0050 0A01000D 0050 TIME_WAIT       113
@@ -55,7 +55,7 @@ func (e *Engine) Conns() ([]engine.Conn, error) {
 // persistence template: ip_vs_sched_persist creates them with client port 0, and a
 // connection never has one. The virtual address of a fwmark template is the mark
 // (0.0.0.1 for mark 1).
-func parseConns(data []byte) ([]engine.Conn, error) {
+func ParseConns(data []byte) ([]engine.Conn, error) {
 	var out []engine.Conn
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {

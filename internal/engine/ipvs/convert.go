@@ -11,11 +11,13 @@ import (
 
 // This file translates between the model (package lb) and the kernel's netlink-level
 // types. The model already uses the kernel's numbers (flag bits, forwarding methods,
-// tunnel types, netmask forms), so most of it is copying.
+// tunnel types, netmask forms), so most of it is copying. The conversions are exported for
+// the other user of the kernel table, lvsadm --kernel (package kernelctl); they never fail
+// and never modify their arguments.
 
-// nlKey is the kernel key of service k: its address family comes from the address (an
+// KernelKey is the kernel key of service k: its address family comes from the address (an
 // IPv4-mapped IPv6 address is IPv6, for a fwmark key the unspecified address of its family).
-func nlKey(k lb.ServiceKey) ipvsnl.ServiceKey {
+func KernelKey(k lb.ServiceKey) ipvsnl.ServiceKey {
 	nk := ipvsnl.ServiceKey{AF: ipvsnl.AFInet, Protocol: uint16(k.Protocol), Addr: k.Addr, Port: k.Port, FWMark: k.FWMark}
 	if k.Is6() {
 		nk.AF = ipvsnl.AFInet6
@@ -28,7 +30,7 @@ func nlKey(k lb.ServiceKey) ipvsnl.ServiceKey {
 
 // normKey is k in the model's canonical form: a fwmark key carries only the mark and the
 // unspecified address of its family (lb.State builds keys that way; a hand-made state may
-// not), so that it compares equal to lbKey of the kernel's service.
+// not), so that it compares equal to ModelKey of the kernel's service.
 func normKey(k lb.ServiceKey) lb.ServiceKey {
 	if k.IsFWMark() {
 		return lb.FWMarkKey(k.FWMark, k.Is6())
@@ -36,19 +38,19 @@ func normKey(k lb.ServiceKey) lb.ServiceKey {
 	return k
 }
 
-// lbKey is the model's key of a kernel service.
-func lbKey(k ipvsnl.ServiceKey) lb.ServiceKey {
+// ModelKey is the model's key of a kernel service.
+func ModelKey(k ipvsnl.ServiceKey) lb.ServiceKey {
 	if k.FWMark != 0 {
 		return lb.FWMarkKey(k.FWMark, k.Family() == ipvsnl.AFInet6)
 	}
 	return lb.ServiceKey{Protocol: lb.Protocol(k.Protocol), Addr: k.Addr, Port: k.Port}
 }
 
-// nlService is the kernel form of s's settings (not its reals). All flags are sent (mask ~0),
+// KernelService is the kernel form of s's settings (not its reals). All flags are sent (mask ~0),
 // as ipvsadm does, so that SetService replaces them.
-func nlService(s *lb.Service) ipvsnl.Service {
+func KernelService(s *lb.Service) ipvsnl.Service {
 	return ipvsnl.Service{
-		ServiceKey: nlKey(s.ServiceKey),
+		ServiceKey: KernelKey(s.ServiceKey),
 		SchedName:  s.Scheduler,
 		PEName:     s.PE,
 		Flags:      uint32(s.Flags),
@@ -64,8 +66,8 @@ func sameService(s *lb.Service, k *ipvsnl.Service) bool {
 		k.Timeout == s.Timeout && k.Netmask == s.Netmask
 }
 
-// nlDest is the kernel form of real r.
-func nlDest(r lb.Real) ipvsnl.Dest {
+// KernelDest is the kernel form of real r.
+func KernelDest(r lb.Real) ipvsnl.Dest {
 	af := ipvsnl.AFInet
 	if r.Addr.Is6() {
 		af = ipvsnl.AFInet6
@@ -84,8 +86,8 @@ func nlDest(r lb.Real) ipvsnl.Dest {
 	}
 }
 
-// lbReal is the model's form of a kernel destination.
-func lbReal(d *ipvsnl.Dest) lb.Real {
+// ModelReal is the model's form of a kernel destination.
+func ModelReal(d *ipvsnl.Dest) lb.Real {
 	return lb.Real{
 		Addr:       d.Addr,
 		Port:       d.Port,
@@ -99,15 +101,15 @@ func lbReal(d *ipvsnl.Dest) lb.Real {
 	}
 }
 
-// statsOf splits the kernel's counters into the model's counters and rates.
-func statsOf(s ipvsnl.Stats) (lb.Stats, lb.Rates) {
+// ModelStats splits the kernel's counters into the model's counters and rates.
+func ModelStats(s ipvsnl.Stats) (lb.Stats, lb.Rates) {
 	return lb.Stats{Conns: s.Conns, InPkts: s.InPkts, OutPkts: s.OutPkts, InBytes: s.InBytes, OutBytes: s.OutBytes},
 		lb.Rates{CPS: s.CPS, InPPS: s.InPPS, OutPPS: s.OutPPS, InBPS: s.InBPS, OutBPS: s.OutBPS}
 }
 
 // realCounters is the engine's report of one kernel destination.
 func realCounters(d *ipvsnl.Dest) engine.RealCounters {
-	st, rt := statsOf(d.Stats)
+	st, rt := ModelStats(d.Stats)
 	return engine.RealCounters{Addr: d.Addr, Port: d.Port,
 		Active: clamp32(d.ActiveConns), Inactive: clamp32(d.InactConns), Persist: clamp32(d.PersistConns),
 		Stats: st, Rates: rt}
@@ -121,8 +123,8 @@ func clamp32(v uint32) int32 {
 	return int32(v)
 }
 
-// nlDaemon is the kernel form of a sync daemon configuration.
-func nlDaemon(d engine.SyncDaemon) ipvsnl.Daemon {
+// KernelDaemon is the kernel form of a sync daemon configuration.
+func KernelDaemon(d engine.SyncDaemon) ipvsnl.Daemon {
 	nd := ipvsnl.Daemon{State: daemonState(d.Backup), MCastIfn: d.MCastIfn, SyncID: uint32(d.SyncID),
 		SyncMaxLen: d.SyncMaxLen, MCastPort: d.MCastPort, MCastTTL: d.MCastTTL}
 	if d.MCastGroup.IsValid() {
@@ -138,8 +140,8 @@ func daemonState(backup bool) uint32 {
 	return ipvsnl.StateMaster
 }
 
-// syncDaemon is the model's form of a running kernel daemon.
-func syncDaemon(d *ipvsnl.Daemon) engine.SyncDaemon {
+// ModelDaemon is the model's form of a running kernel daemon.
+func ModelDaemon(d *ipvsnl.Daemon) engine.SyncDaemon {
 	return engine.SyncDaemon{Backup: d.State == ipvsnl.StateBackup, MCastIfn: d.MCastIfn, SyncID: uint8(d.SyncID),
 		SyncMaxLen: d.SyncMaxLen, MCastGroup: d.MCastGroup, MCastPort: d.MCastPort, MCastTTL: d.MCastTTL}
 }

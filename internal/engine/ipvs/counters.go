@@ -29,7 +29,7 @@ func (e *Engine) Counters() ([]engine.ServiceCounters, error) {
 	}
 	byKey := make(map[lb.ServiceKey]*ipvsnl.Service, len(svcs))
 	for i := range svcs {
-		byKey[lbKey(svcs[i].ServiceKey)] = &svcs[i]
+		byKey[ModelKey(svcs[i].ServiceKey)] = &svcs[i]
 	}
 	out := make([]engine.ServiceCounters, 0, len(e.applied.Services))
 	for _, s := range e.applied.Services {
@@ -42,7 +42,7 @@ func (e *Engine) Counters() ([]engine.ServiceCounters, error) {
 			return nil, fmt.Errorf("ipvs engine: counters: %w", err)
 		}
 		sc := engine.ServiceCounters{Key: s.ServiceKey, Reals: make([]engine.RealCounters, 0, len(dests))}
-		sc.Stats, sc.Rates = statsOf(ks.Stats)
+		sc.Stats, sc.Rates = ModelStats(ks.Stats)
 		for i := range dests {
 			sc.Reals = append(sc.Reals, realCounters(&dests[i]))
 		}
@@ -66,7 +66,7 @@ func (e *Engine) Zero(k *lb.ServiceKey) error {
 			return wrapZero(e.c.Zero(nil))
 		}
 		for _, key := range e.ownedList() {
-			nk := nlKey(key)
+			nk := KernelKey(key)
 			if err := e.c.Zero(&nk); err != nil && !errors.Is(err, syscall.ESRCH) {
 				return wrapZero(err)
 			}
@@ -76,7 +76,7 @@ func (e *Engine) Zero(k *lb.ServiceKey) error {
 	if !keySet(e.applied)[normKey(*k)] {
 		return fmt.Errorf("ipvs engine: zero %s: %w", *k, lb.ErrNoService)
 	}
-	nk := nlKey(*k)
+	nk := KernelKey(*k)
 	return wrapZero(e.c.Zero(&nk))
 }
 

@@ -79,7 +79,7 @@ func New(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("ipvs engine: %w", err)
 	}
 	for _, s := range svcs {
-		e.found = append(e.found, lbKey(s.ServiceKey))
+		e.found = append(e.found, ModelKey(s.ServiceKey))
 	}
 	return e, nil
 }
@@ -196,7 +196,7 @@ func (e *Engine) readKernel(st *lb.State) (map[lb.ServiceKey]*kernelService, ipv
 	}
 	kernel := make(map[lb.ServiceKey]*kernelService, len(svcs))
 	for _, s := range svcs {
-		kernel[lbKey(s.ServiceKey)] = &kernelService{svc: s}
+		kernel[ModelKey(s.ServiceKey)] = &kernelService{svc: s}
 	}
 	for _, s := range st.Services {
 		ks := kernel[normKey(s.ServiceKey)]
@@ -224,7 +224,7 @@ func (e *Engine) Close() error {
 	var errs []error
 	if !e.opts.KeepOnClose {
 		for _, k := range e.ownedList() {
-			if err := e.c.DelService(nlKey(k)); err != nil && !errors.Is(err, syscall.ESRCH) {
+			if err := e.c.DelService(KernelKey(k)); err != nil && !errors.Is(err, syscall.ESRCH) {
 				errs = append(errs, err)
 			}
 		}

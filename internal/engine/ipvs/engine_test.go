@@ -53,7 +53,7 @@ func TestCounters(t *testing.T) {
 	if err := e.Apply(st); err != nil {
 		t.Fatal(err)
 	}
-	key := nlKey(st.Services[0].ServiceKey)
+	key := KernelKey(st.Services[0].ServiceKey)
 	big := ipvsnl.Stats{Conns: 1 << 33, InPkts: 10, OutPkts: 20, InBytes: 1 << 41, OutBytes: 40, CPS: 1, InPPS: 2, OutPPS: 3, InBPS: 4, OutBPS: 5}
 	k.SetCounters(key, netip.AddrPort{}, big, 0, 0, 0)
 	k.SetCounters(key, netip.MustParseAddrPort("10.1.0.11:80"), big, 3, 4, 1<<31)
@@ -193,7 +193,7 @@ func TestParseRecordedConns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := parseConns(b)
+	cs, err := ParseConns(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestParseConnErrors(t *testing.T) {
 		{"TCP 0A000002 0000 0A090006 0000 0A01000D 0000 NONE", "8 fields"},
 		{"TCP 0A000002 0000 0A090006 0000 0A01000D 0000 NONE -1", `expires "-1"`},
 	} {
-		if _, err := parseConns([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := ParseConns([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.in, err, tc.want)
 		}
 	}

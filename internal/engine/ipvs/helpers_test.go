@@ -66,11 +66,11 @@ func ipvsadmAdd(t *testing.T, k *ipvsnltest.Kernel, text string) {
 	}
 	defer c.Close()
 	for _, s := range rules(t, text).Services {
-		if err := c.NewService(nlService(s)); err != nil {
+		if err := c.NewService(KernelService(s)); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range s.Reals {
-			if err := c.NewDest(nlKey(s.ServiceKey), nlDest(r)); err != nil {
+			if err := c.NewDest(KernelKey(s.ServiceKey), KernelDest(r)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -63,13 +63,13 @@ func plan(st *lb.State, kernel map[lb.ServiceKey]*kernelService, drop []lb.Servi
 		}
 	}
 	for _, s := range st.Services {
-		want := nlService(s)
+		want := KernelService(s)
 		key := ipvsnl.Service{ServiceKey: want.ServiceKey}
 		ks := kernel[normKey(s.ServiceKey)]
 		if ks == nil {
 			ops = append(ops, op{cmd: ipvsnl.CmdNewService, key: s.ServiceKey, svc: want})
 			for _, r := range s.Reals {
-				ops = append(ops, op{cmd: ipvsnl.CmdNewDest, key: s.ServiceKey, svc: key, dest: nlDest(r)})
+				ops = append(ops, op{cmd: ipvsnl.CmdNewDest, key: s.ServiceKey, svc: key, dest: KernelDest(r)})
 			}
 			continue
 		}
@@ -89,9 +89,9 @@ func plan(st *lb.State, kernel map[lb.ServiceKey]*kernelService, drop []lb.Servi
 			d := have[r.AddrPort()]
 			switch {
 			case d == nil:
-				ops = append(ops, op{cmd: ipvsnl.CmdNewDest, key: s.ServiceKey, svc: key, dest: nlDest(r)})
-			case lbReal(d) != r:
-				ops = append(ops, op{cmd: ipvsnl.CmdSetDest, key: s.ServiceKey, svc: key, dest: nlDest(r)})
+				ops = append(ops, op{cmd: ipvsnl.CmdNewDest, key: s.ServiceKey, svc: key, dest: KernelDest(r)})
+			case ModelReal(d) != r:
+				ops = append(ops, op{cmd: ipvsnl.CmdSetDest, key: s.ServiceKey, svc: key, dest: KernelDest(r)})
 			}
 		}
 	}

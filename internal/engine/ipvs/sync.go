@@ -17,7 +17,7 @@ func (e *Engine) StartDaemon(d engine.SyncDaemon) error {
 	if e.closed {
 		return errClosed
 	}
-	if err := e.c.NewDaemon(nlDaemon(d)); err != nil {
+	if err := e.c.NewDaemon(KernelDaemon(d)); err != nil {
 		return fmt.Errorf("ipvs engine: %w", kernelError(ipvsnl.CmdNewDaemon, err))
 	}
 	e.started[daemonState(d.Backup)-1] = true
@@ -54,7 +54,7 @@ func (e *Engine) Daemons() ([]engine.SyncDaemon, error) {
 	}
 	out := make([]engine.SyncDaemon, 0, len(ds))
 	for i := range ds {
-		out = append(out, syncDaemon(&ds[i]))
+		out = append(out, ModelDaemon(&ds[i]))
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,10 +9,17 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/golvs/golvs/internal/engine"
+
+	"github.com/vishvananda/netns"
+
 	"github.com/golvs/golvs/internal/config"
 	"github.com/golvs/golvs/internal/director"
+	"github.com/golvs/golvs/internal/failover"
 	"github.com/golvs/golvs/internal/health"
 	"github.com/golvs/golvs/internal/runner"
+	"github.com/golvs/golvs/internal/vip"
+	"github.com/golvs/golvs/internal/vrrp"
 )
 
 // configFile returns the configuration file lvsd runs and its format, or "" for none.
@@ -42,19 +50,57 @@ func checkConfig(c *options, out io.Writer) error {
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(out, "%s: configuration is valid (%d virtual services, %d warnings)\n", path, len(cfg.Services), len(cfg.Warnings))
+	if err := failover.Check(&cfg.VRRP); err != nil {
+		fmt.Fprintf(out, "%s: error: %s\n", path, err)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fmt.Fprintf(out, "%s: configuration is valid (%d virtual services, %d VRRP instances, %d warnings)\n",
+		path, len(cfg.Services), len(cfg.VRRP.Instances), len(cfg.Warnings))
 	return nil
 }
 
-// configRunner returns the runner of -f / --ldirectord, or nil when there is none.
-func configRunner(c *options, d *director.Director, log *slog.Logger) *runner.Runner {
+// configRunner returns the runner of -f / --ldirectord, or nil when there is none, and
+// for a keepalived.conf the VRRP manager it drives (nil when VRRP cannot run here: the
+// runner then warns about vrrp_instance blocks).
+func configRunner(c *options, d *director.Director, eng engine.Engine, log *slog.Logger) (*runner.Runner, *failover.Manager) {
 	path, format := configFile(c)
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	return runner.New(runner.Options{
+	log = log.With("config", path)
+	o := runner.Options{
 		Format: format, Path: path, ConfigID: c.configID, Catalog: catalog(),
-		Director: d, Logger: log.With("config", path), NewChecker: health.NewChecker,
+		Director: d, Logger: log, NewChecker: health.NewChecker,
+	}
+	var fo *failover.Manager
+	if format == runner.Keepalived {
+		var err error
+		fopts := failover.Options{Logger: log}
+		if s, ok := eng.(engine.Syncer); ok {
+			fopts.Syncer = s // lvs_sync_daemon drives the kernel's sync daemon
+		}
+		if fo, err = failover.New(fopts); err != nil {
+			log.Warn("VRRP cannot run", "err", err)
+		} else {
+			o.Failover = fo
+		}
+		o.WatchAddrs = func(ctx context.Context) (<-chan vip.AddrEvent, error) {
+			return vip.WatchAddrs(ctx, netns.None())
+		}
+	}
+	return runner.New(o), fo
+}
+
+// vrrpHandler serves the state of every VRRP instance and sync group as JSON
+// (failover.Manager.Status); without VRRP, empty lists.
+func vrrpHandler(fo *failover.Manager) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		st := vrrp.Status{Instances: []vrrp.InstanceStatus{}, Groups: []vrrp.GroupStatus{}}
+		if fo != nil {
+			st = fo.Status()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(st)
 	})
 }
 

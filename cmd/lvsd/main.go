@@ -11,7 +11,10 @@
 // --restore RULES (ipvsadm -S output); else the saved table (--state); else empty. Without a
 // configuration file every accepted change is saved to --state (write to a temporary file,
 // fsync, rename), so a restart loses nothing; --no-state turns that off. With a
-// configuration file, the file is the source of truth and nothing is saved.
+// configuration file, the file is the source of truth and nothing is saved. The
+// vrrp_instance blocks of a keepalived.conf run too (internal/failover): VIPs move between
+// directors as keepalived moves them, their state is at GET /v1/vrrp, and on SIGTERM masters
+// send priority 0 and remove their VIPs.
 package main
 
 import (
@@ -79,7 +82,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&c.statePath, "state", DefaultStatePath, "file that keeps the table across restarts")
 	fs.BoolVar(&c.noState, "no-state", false, "do not save the table (a restart starts empty or from --restore)")
 	fs.StringVar(&c.restore, "restore", "", "start from these ipvsadm-save rules (all or nothing)")
-	fs.StringVar(&c.keepalived, "f", "", "run this keepalived.conf: its virtual servers, health checks, sorry servers (reloaded on SIGHUP)")
+	fs.StringVar(&c.keepalived, "f", "", "run this keepalived.conf: its virtual servers, health checks, sorry servers and VRRP instances (reloaded on SIGHUP)")
 	fs.StringVar(&c.ldirector, "ldirectord", "", "run this ldirectord.cf (reloaded on SIGHUP, and on change with autoreload=yes)")
 	fs.BoolVar(&c.testOnly, "t", false, "check the configuration file (-f or --ldirectord), print its warnings and errors, exit 0 or 1")
 	fs.StringVar(&c.configID, "config-id", "", "keepalived's -i: which @ID lines apply (default: the host name up to its first dot)")
@@ -167,8 +170,9 @@ func run(args []string, logOut io.Writer) error {
 	n := 2
 	errc := make(chan error, 3)
 	go func() { errc <- d.Run(ctx, initial) }()
-	if run := configRunner(c, d, log); run != nil {
+	if run, fo := configRunner(c, d, eng, log); run != nil {
 		srv.Handle("GET /v1/health", healthHandler(run))
+		srv.Handle("GET /v1/vrrp", vrrpHandler(fo))
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		reload := make(chan struct{}, 1)

@@ -250,6 +250,18 @@ func (p *Proc) Stop() {
 	<-p.done
 }
 
+// Signal sends sig to the process (not its group: a daemon that forwards signals to its
+// children, as keepalived does, shuts them down itself). It does nothing once the process
+// has exited.
+func (p *Proc) Signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 // Wait waits up to d for the process to exit and reports whether it did, with its error.
 func (p *Proc) Wait(d time.Duration) (bool, error) {
 	select {

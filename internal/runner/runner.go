@@ -19,6 +19,7 @@ import (
 	"github.com/golvs/golvs/internal/config/ldirectord"
 	"github.com/golvs/golvs/internal/health"
 	"github.com/golvs/golvs/internal/lb"
+	"github.com/golvs/golvs/internal/vip"
 )
 
 // Format is the syntax of a configuration file.
@@ -75,6 +76,22 @@ type Options struct {
 	// PollInterval is how often an autoreload config is checked for changes (default 5 s,
 	// ldirectord's default for its check of the file).
 	PollInterval time.Duration
+	// Failover runs the vrrp_instance blocks (failover.Manager in production). Nil: they
+	// are parsed and checked only, and a warning says that VRRP does not run.
+	Failover Failover
+	// WatchAddrs reports the host's addresses, for keepalived's ha_suspend
+	// (vip.WatchAddrs in production). Nil: the checks of ha_suspend services always run,
+	// and a warning says so.
+	WatchAddrs func(ctx context.Context) (<-chan vip.AddrEvent, error)
+}
+
+// Failover is what runs VRRP for the runner: failover.Manager.
+type Failover interface {
+	// Update runs cfg (the first call) or reloads it; an error means cfg was refused and
+	// what runs did not change.
+	Update(cfg *config.VRRP) error
+	// Close stops every instance as at exit (masters send priority 0, addresses go).
+	Close()
 }
 
 // Runner runs one configuration file. Run it with Run; Status is safe from any goroutine.
@@ -82,6 +99,7 @@ type Runner struct {
 	opts     Options
 	mon      *health.Monitor
 	notifier *health.Notifier
+	suspend  suspender // owned by Run's goroutine
 }
 
 // New returns a runner; nothing starts before Run.
@@ -103,17 +121,28 @@ func New(o Options) *Runner {
 // Status is the health of every service and real (for the API).
 func (r *Runner) Status() (health.Status, error) { return r.mon.Status() }
 
-// Run loads the file, starts the checks and feeds the director until ctx ends; every value
-// on reload asks for a reload. It returns the error of the first load (lvsd then does not
-// start); later load errors are logged and leave everything running as it was.
+// Run loads the file, starts VRRP (Options.Failover) and the checks and feeds the
+// director until ctx ends; every value on reload asks for a reload. It returns the error
+// of the first load (lvsd then does not start); later load errors are logged and leave
+// everything running as it was. At the end VRRP stops first, as keepalived's does at
+// exit, then the checks.
 func (r *Runner) Run(ctx context.Context, reload <-chan struct{}) error {
 	cfg, err := r.load()
 	if err != nil {
 		return err
 	}
-	if err := r.mon.Start(cfg); err != nil {
+	if err := r.updateFailover(cfg); err != nil {
+		r.closeFailover()
 		return err
 	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addrs := r.suspend.start(wctx, r.opts.WatchAddrs, r.opts.Logger)
+	if err := r.mon.Start(cfg); err != nil {
+		r.closeFailover()
+		return err
+	}
+	r.suspend.apply(cfg, r.mon)
 	applied := make(chan struct{})
 	go func() {
 		defer close(applied)
@@ -126,6 +155,7 @@ func (r *Runner) Run(ctx context.Context, reload <-chan struct{}) error {
 		}
 	}()
 	defer func() {
+		r.closeFailover()
 		r.mon.Stop()
 		<-applied
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -144,6 +174,12 @@ func (r *Runner) Run(ctx context.Context, reload <-chan struct{}) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case ev, ok := <-addrs:
+			if !ok {
+				addrs = nil
+				continue
+			}
+			r.suspend.addr(ev, r.mon)
 		case <-reload:
 			r.reload(&sum)
 		case <-tick:
@@ -162,11 +198,35 @@ func (r *Runner) reload(sum *[32]byte) {
 		r.opts.Logger.Error("reload refused: the running table and checks stay as they were", "file", r.opts.Path, "err", err)
 		return
 	}
+	if err := r.updateFailover(cfg); err != nil {
+		r.opts.Logger.Error("reload refused: VRRP, the running table and checks stay as they were", "file", r.opts.Path, "err", err)
+		return
+	}
 	if err := r.mon.Update(cfg); err != nil {
 		r.opts.Logger.Error("reload failed", "file", r.opts.Path, "err", err)
 		return
 	}
-	r.opts.Logger.Info("configuration reloaded", "file", r.opts.Path, "services", len(cfg.Services))
+	r.suspend.apply(cfg, r.mon)
+	r.opts.Logger.Info("configuration reloaded", "file", r.opts.Path, "services", len(cfg.Services),
+		"vrrp_instances", len(cfg.VRRP.Instances))
+}
+
+// closeFailover stops VRRP, if it runs.
+func (r *Runner) closeFailover() {
+	if r.opts.Failover != nil {
+		r.opts.Failover.Close()
+	}
+}
+
+// updateFailover hands the VRRP part of cfg to Options.Failover.
+func (r *Runner) updateFailover(cfg *config.Config) error {
+	if r.opts.Failover == nil {
+		if len(cfg.VRRP.Instances) > 0 {
+			r.opts.Logger.Warn("vrrp_instance blocks are checked but VRRP does not run in this lvsd", "file", r.opts.Path)
+		}
+		return nil
+	}
+	return r.opts.Failover.Update(&cfg.VRRP)
 }
 
 // load reads the file and logs its warnings.

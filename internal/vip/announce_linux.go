@@ -60,9 +60,31 @@ func NewAnnouncer(ns netns.NsHandle) *Announcer { return &Announcer{ns: ns} }
 // without a 6-byte hardware address, or the socket error). If ctx ends during an
 // Interval pause, Announce stops and the result includes ctx.Err().
 func (a *Announcer) Announce(ctx context.Context, vips []config.VIP) error {
+	return a.rounds(ctx, vips, 1)
+}
+
+// Burst sends n rounds back to back, as keepalived's vrrp_send_link_update does with
+// garp_master_repeat (or garp_master_refresh_repeat): every address once per round. It
+// opens each device's socket once for all the rounds. It stops at ctx's end and returns
+// the joined errors of all rounds (a device that cannot be opened is reported once per
+// address).
+func (a *Announcer) Burst(ctx context.Context, vips []config.VIP, n int) error {
+	return a.rounds(ctx, vips, n)
+}
+
+// rounds sends n rounds over one socket per device.
+func (a *Announcer) rounds(ctx context.Context, vips []config.VIP, n int) error {
+	if n <= 0 {
+		return nil
+	}
 	var errs []error
 	byDev, order := groupByDev(vips, &errs)
-	first := true
+	senders := map[string]*sender{}
+	defer func() {
+		for _, s := range senders {
+			_ = s.conn.Close()
+		}
+	}()
 	for _, dev := range order {
 		s, err := a.open(dev)
 		if err != nil {
@@ -71,34 +93,29 @@ func (a *Announcer) Announce(ctx context.Context, vips []config.VIP) error {
 			}
 			continue
 		}
-		for _, v := range byDev[dev] {
-			if !first && a.Interval > 0 {
-				if err := sleep(ctx, a.Interval); err != nil {
-					_ = s.conn.Close()
-					return errors.Join(append(errs, err)...)
-				}
-			}
-			first = false
-			if err := s.announce(v.Prefix.Addr().Unmap()); err != nil {
-				errs = append(errs, fmt.Errorf("vip: announce %s: %w", describe(v), err))
-			}
-		}
-		_ = s.conn.Close()
+		senders[dev] = s
 	}
-	return errors.Join(errs...)
-}
-
-// Burst sends n rounds back to back, as keepalived's vrrp_send_link_update does with
-// garp_master_repeat (or garp_master_refresh_repeat). It stops at ctx's end and returns
-// the joined errors of all rounds.
-func (a *Announcer) Burst(ctx context.Context, vips []config.VIP, n int) error {
-	var errs []error
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		if err := a.Announce(ctx, vips); err != nil {
-			errs = append(errs, err)
+		first := true
+		for _, dev := range order {
+			s := senders[dev]
+			if s == nil {
+				continue
+			}
+			for _, v := range byDev[dev] {
+				if !first && a.Interval > 0 {
+					if err := sleep(ctx, a.Interval); err != nil {
+						return errors.Join(append(errs, err)...)
+					}
+				}
+				first = false
+				if err := s.announce(v.Prefix.Addr().Unmap()); err != nil {
+					errs = append(errs, fmt.Errorf("vip: announce %s: %w", describe(v), err))
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -1,7 +1,8 @@
 // Package vip is the operating-system side of VRRP virtual addresses: it adds and removes
 // VIPs on interfaces through netlink, announces them to the segment with gratuitous ARP
-// (IPv4) and unsolicited neighbour advertisements (IPv6), and watches interface links for
-// track_interface. Everything can run in another network namespace.
+// (IPv4) and unsolicited neighbour advertisements (IPv6), watches interface links for
+// track_interface and the host's addresses for ha_suspend. Everything can run in another
+// network namespace.
 //
 // It follows keepalived 2.2.7 where the kernel or the wire sees the difference:
 //

@@ -3,6 +3,7 @@ package vip
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -23,6 +24,13 @@ type LinkEvent struct {
 	// Up is true when the interface exists and has both IFF_UP and IFF_RUNNING
 	// (administratively up with carrier), keepalived's IF_FLAGS_UP.
 	Up bool
+}
+
+// AddrEvent reports that an address is now configured on at least one interface
+// (Present) or on none (WatchAddrs).
+type AddrEvent struct {
+	Addr    netip.Addr // unmapped, without zone
+	Present bool
 }
 
 // Timing is keepalived's schedule of gratuitous ARPs / neighbour advertisements after an

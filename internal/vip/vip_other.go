@@ -56,3 +56,8 @@ func (a *Announcer) Master(context.Context, []config.VIP, Timing) error { return
 func Watch(context.Context, netns.NsHandle, ...string) (<-chan LinkEvent, error) {
 	return nil, fmt.Errorf("vip: %w on this platform", ErrNotSupported)
 }
+
+// WatchAddrs returns an error wrapping ErrNotSupported.
+func WatchAddrs(context.Context, netns.NsHandle) (<-chan AddrEvent, error) {
+	return nil, fmt.Errorf("vip: watch addresses: %w", ErrNotSupported)
+}

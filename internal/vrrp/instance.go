@@ -65,7 +65,8 @@ type instance struct {
 	masterPrio        int
 	garpAt, lowerAt   time.Time // delayed gratuitous ARP bursts
 	oldCsum           bool      // keepalived <= 1.3.6 VRRPv3 unicast checksum seen
-	lastNotified      State
+	lastNotified      State     // outside a sync group: the last state notified
+	notified          bool      // in a sync group: notifies_sent
 	lastTransition    time.Time
 	counters          Counters
 }
@@ -290,12 +291,29 @@ func (in *instance) sendAdvert(prio int) {
 	}
 }
 
-// notify reports the state to Actions.Notify once per change (send_instance_notifies).
+// notify reports the instance's state to Actions.Notify (send_instance_notifies).
+//
+// A member of a sync group follows keepalived 2.2.7 exactly: once it has notified at
+// all, it stays silent while its state equals its group's, and otherwise notifies on
+// every call, even for the state it last reported (a member that re-enters FAULT after
+// its group passed through INIT notifies FAULT again, as keepalived does). The sync
+// functions change the group's state only after moving the members, so on each group
+// transition every member that moves notifies first, in group order, and the group
+// notifies last. No keepalived option changes this: notify_fifo, vrrp_notify_fifo and
+// the notify scripts all sit behind the same test. An instance outside a group
+// notifies once per change of state.
 func (in *instance) notify() {
-	if in.state == in.lastNotified {
-		return
+	if g := in.group; g != nil {
+		if in.notified && in.state == g.state {
+			return
+		}
+		in.notified = true
+	} else {
+		if in.state == in.lastNotified {
+			return
+		}
+		in.lastNotified = in.state
 	}
-	in.lastNotified = in.state
 	in.r.actions.Notify(Notification{Name: in.cfg.Name, State: in.state, Priority: in.effPrio})
 }
 

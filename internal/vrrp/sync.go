@@ -15,8 +15,6 @@ type syncGroup struct {
 	faults  int // num_member_fault: members with a fault of their own
 	inits   int // num_member_init: members waiting for a weight-0 script
 	log     *slog.Logger
-
-	lastNotified State
 }
 
 // initState is vrrp_sync_set_group and initialise_tracking_priorities: MASTER when every
@@ -45,12 +43,15 @@ func (g *syncGroup) initState() {
 	}
 }
 
-// notify reports the group's state once per change (send_group_notifies).
+// notify reports the group's state (send_group_notifies). Its callers call it only when
+// the group's state changed; INIT is never reported. Like keepalived it does not
+// remember what it last reported: a group that goes from FAULT through INIT (a member's
+// fault cleared while a weight-0 script has not reported yet) back to FAULT notifies
+// FAULT again.
 func (g *syncGroup) notify() {
-	if g.state == g.lastNotified || g.state == Init {
+	if g.state == Init {
 		return
 	}
-	g.lastNotified = g.state
 	g.r.actions.Notify(Notification{Group: true, Name: g.name, State: g.state})
 }
 

@@ -47,9 +47,29 @@ type VRRPInstance struct {
 	// GarpMasterDelay is the delay before the second burst of gratuitous ARPs after
 	// becoming master (garp_master_delay, default 5 s).
 	GarpMasterDelay time.Duration
-	// LVSSyncDaemon, when set, is the interface of the IPVS sync daemon this instance drives
-	// (lvs_sync_daemon_interface / global lvs_sync_daemon).
-	LVSSyncDaemon string
+	// SyncDaemon, when set, is the IPVS connection-sync daemon this instance drives (global
+	// lvs_sync_daemon, or the instance's deprecated lvs_sync_daemon_interface).
+	SyncDaemon *LVSSyncDaemon
+}
+
+// LVSSyncDaemon is keepalived's lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N]
+// [ttl N] [group IP]: the instance runs the master daemon while MASTER and the backup daemon
+// otherwise. The zero values of MaxLen, Port, TTL and Group leave the kernel's defaults.
+type LVSSyncDaemon struct {
+	// Interface is the multicast interface of both daemons.
+	Interface string
+	// SyncID is the sync ID (id, 0..255); -1 when not given: the instance's
+	// virtual_router_id.
+	SyncID int
+	// MaxLen is the largest sync message payload (maxlen, 1..65507; kernel default: from
+	// the interface's MTU, 1472 for 1500).
+	MaxLen uint16
+	// Port is the UDP port (port; kernel default 8848).
+	Port uint16
+	// TTL is the multicast TTL (ttl, 1..255; kernel default 1).
+	TTL uint8
+	// Group is the multicast group (group, IPv4 or IPv6; kernel default 224.0.0.81).
+	Group netip.Addr
 }
 
 // VIP is a virtual IP address with its options.

@@ -13,20 +13,26 @@ import (
 // syncd drives the IPVS connection-sync daemon from one VRRP instance's state, as
 // keepalived's lvs_sync_daemon does (vrrp.c: vrrp_state_become_master calls
 // ipvs_syncd_master, which stops the backup daemon and starts the master one; leaving
-// MASTER calls ipvs_syncd_backup, the other way round). The sync ID is the instance's
-// virtual router ID, keepalived's default when lvs_sync_daemon names no id.
+// MASTER calls ipvs_syncd_backup, the other way round). Both daemons get the same settings:
+// lvs_sync_daemon's interface, id (default: the instance's virtual router ID), maxlen, port,
+// ttl and group (the kernel's defaults when not given).
 type syncd struct {
 	syncer engine.Syncer
-	iface  string
-	syncID uint8
+	daemon engine.SyncDaemon // Backup is set per start
 	log    *slog.Logger
 }
 
 func newSyncd(s engine.Syncer, in *config.VRRPInstance, log *slog.Logger) *syncd {
-	if s == nil || in.LVSSyncDaemon == "" {
+	sd := in.SyncDaemon
+	if s == nil || sd == nil {
 		return nil
 	}
-	return &syncd{syncer: s, iface: in.LVSSyncDaemon, syncID: uint8(in.VRID), log: log}
+	id := uint8(in.VRID)
+	if sd.SyncID >= 0 {
+		id = uint8(sd.SyncID)
+	}
+	return &syncd{syncer: s, log: log, daemon: engine.SyncDaemon{MCastIfn: sd.Interface, SyncID: id,
+		SyncMaxLen: sd.MaxLen, MCastGroup: sd.Group, MCastPort: sd.Port, MCastTTL: sd.TTL}}
 }
 
 // follow switches the daemons for state st: MASTER runs the master daemon, BACKUP and
@@ -47,12 +53,14 @@ func (s *syncd) follow(st vrrp.State) {
 }
 
 func (s *syncd) start(backup bool) {
-	err := s.syncer.StartDaemon(engine.SyncDaemon{Backup: backup, MCastIfn: s.iface, SyncID: s.syncID})
+	d := s.daemon
+	d.Backup = backup
+	err := s.syncer.StartDaemon(d)
 	if err != nil && !errors.Is(err, lb.ErrServiceExists) {
-		s.log.Error("lvs_sync_daemon: cannot start the sync daemon", "role", role(backup), "interface", s.iface, "err", err)
+		s.log.Error("lvs_sync_daemon: cannot start the sync daemon", "role", role(backup), "interface", d.MCastIfn, "err", err)
 		return
 	}
-	s.log.Info("lvs_sync_daemon: sync daemon running", "role", role(backup), "interface", s.iface, "syncid", s.syncID)
+	s.log.Info("lvs_sync_daemon: sync daemon running", "role", role(backup), "interface", d.MCastIfn, "syncid", d.SyncID)
 }
 
 func (s *syncd) stop(backup bool) {

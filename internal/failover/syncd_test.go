@@ -3,6 +3,7 @@ package failover
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func (f *fakeSyncer) StopDaemon(backup bool) error {
 
 func TestSyncDaemonFollowsState(t *testing.T) {
 	f := &fakeSyncer{running: map[bool]engine.SyncDaemon{}}
-	in := &config.VRRPInstance{Name: "VI_1", VRID: 51, LVSSyncDaemon: "eth1"}
+	in := &config.VRRPInstance{Name: "VI_1", VRID: 51, SyncDaemon: &config.LVSSyncDaemon{Interface: "eth1", SyncID: -1}}
 	a := &actions{scripts: map[notifyKey]notifyScripts{}, syncds: map[string]*syncd{},
 		log: slog.New(slog.DiscardHandler)}
 	a.syncds[in.Name] = newSyncd(f, in, a.log)
@@ -78,4 +79,39 @@ func (f *fakeSyncer) Daemons() ([]engine.SyncDaemon, error) {
 		ds = append(ds, d)
 	}
 	return ds, nil
+}
+
+// TestSyncDaemonSettings: both daemons get lvs_sync_daemon's settings; the sync ID is the
+// id option when given (0 included), else the virtual router ID.
+func TestSyncDaemonSettings(t *testing.T) {
+	group := netip.MustParseAddr("224.0.0.82")
+	for _, tt := range []struct {
+		name string
+		sd   config.LVSSyncDaemon
+		want engine.SyncDaemon
+	}{
+		{"defaults", config.LVSSyncDaemon{Interface: "eth1", SyncID: -1},
+			engine.SyncDaemon{MCastIfn: "eth1", SyncID: 51}},
+		{"id 0", config.LVSSyncDaemon{Interface: "eth1", SyncID: 0},
+			engine.SyncDaemon{MCastIfn: "eth1", SyncID: 0}},
+		{"all options", config.LVSSyncDaemon{Interface: "sync0", SyncID: 9, MaxLen: 1400, Port: 8849, TTL: 2, Group: group},
+			engine.SyncDaemon{MCastIfn: "sync0", SyncID: 9, SyncMaxLen: 1400, MCastPort: 8849, MCastTTL: 2, MCastGroup: group}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeSyncer{running: map[bool]engine.SyncDaemon{}}
+			in := &config.VRRPInstance{Name: "VI_1", VRID: 51, SyncDaemon: &tt.sd}
+			s := newSyncd(f, in, slog.New(slog.DiscardHandler))
+			s.follow(vrrp.Backup)
+			want := tt.want
+			want.Backup = true
+			if got := f.running[true]; got != want {
+				t.Errorf("backup daemon %+v, want %+v", got, want)
+			}
+			s.follow(vrrp.Master)
+			want.Backup = false
+			if got, ok := f.running[false]; !ok || got != want || len(f.running) != 1 {
+				t.Errorf("master daemon %+v (running %v), want %+v", got, f.running, want)
+			}
+		})
+	}
 }

@@ -136,7 +136,7 @@ func (m *Manager) newUnit(p *plan) (*unit, error) {
 		u.act.scripts[notifyKey{name: in.Name}] = instanceScripts(in)
 		if sd := newSyncd(m.opts.Syncer, in, u.log); sd != nil {
 			u.act.syncds[in.Name] = sd
-		} else if in.LVSSyncDaemon != "" {
+		} else if in.SyncDaemon != nil {
 			u.log.Warn("lvs_sync_daemon needs the ipvs engine (--engine ipvs); not acted on", "instance", in.Name)
 		}
 	}

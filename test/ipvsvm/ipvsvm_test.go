@@ -5,7 +5,9 @@
 // (Debian's kernel under qemu TCG), which programs the kernel through lvsd --engine ipvs and
 // lvsadm --kernel, sends traffic in NAT, DR and TUN modes, syncs connections between two
 // namespaces and compares every listing and refusal with the real ipvsadm's. See
-// payload.sh for what each part checks.
+// payload.sh for what each part checks. TestFailoverVM runs payload-failover.sh: a director
+// pair of lvsd with VRRP and lvs_sync_daemon, and a client connection that survives the
+// master's death.
 //
 // The test skips when it cannot run the VM: not root, no run-in-vm (../shared/tools/ipvs-vm
 // beside the project, or $IPVS_VM_TOOL), no qemu and no apt-get to install it, -short, or
@@ -36,8 +38,35 @@ const vmTimeout = 420 * time.Second
 const lockPath = "/tmp/ipvs-vm.lock"
 
 func TestIPVSVM(t *testing.T) {
+	text := runPayload(t, "payload.sh", vmTimeout, "golvs-ipvsvm.log",
+		"--add", "testdata:/ipvsvm/testdata")
+	if m := regexp.MustCompile(`== (\d+) passed, 0 failed`).FindStringSubmatch(text); m != nil {
+		t.Logf("%s checks passed in the VM", m[1])
+	}
+}
+
+// failoverTimeout bounds the failover payload's VM run; it takes about a minute.
+const failoverTimeout = 200 * time.Second
+
+// TestFailoverVM runs payload-failover.sh: two directors running lvsd --engine ipvs -f with
+// VRRP and lvs_sync_daemon, each in its own network namespace (its own IPVS table); a
+// client's TCP connection through the VIP keeps working after the master's lvsd is killed
+// and the backup takes over with the connection it got from the master's sync daemon.
+func TestFailoverVM(t *testing.T) {
+	text := runPayload(t, "payload-failover.sh", failoverTimeout, "golvs-ipvsvm-failover.log")
+	if m := regexp.MustCompile(`(?m)^FAILOVER .*$`).FindString(text); m != "" {
+		t.Log(m)
+	}
+}
+
+// runPayload runs script in the IPVS VM with lvsd and lvsadm on its PATH (and extra
+// run-in-vm arguments), streams its output to the test log and to logName in the temporary
+// folder, and returns it. It skips the test when the VM cannot run, and fails it when the
+// payload exits non-zero, prints a FAIL line, or does not end with " passed, 0 failed".
+func runPayload(t *testing.T, script string, timeout time.Duration, logName string, extra ...string) string {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("-short: the IPVS VM run takes minutes")
+		t.Skip("-short: an IPVS VM run takes minutes")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("the IPVS VM needs root (run-in-vm may install packages and builds initrds)")
@@ -49,10 +78,10 @@ func TestIPVSVM(t *testing.T) {
 		}
 	}
 	bin := buildBinaries(t)
-	unlock := lockVM(t)
+	unlock := lockVM(t, timeout)
 	defer unlock()
 
-	logPath := filepath.Join(os.TempDir(), "golvs-ipvsvm.log")
+	logPath := filepath.Join(os.TempDir(), logName)
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -60,9 +89,10 @@ func TestIPVSVM(t *testing.T) {
 	defer logFile.Close()
 	t.Logf("VM output is streamed here and kept in %s", logPath)
 
-	cmd := exec.Command(tool, "--timeout", fmt.Sprint(int(vmTimeout.Seconds())),
-		"--add", filepath.Join(bin, "lvsd"), "--add", filepath.Join(bin, "lvsadm"),
-		"--add", "testdata:/ipvsvm/testdata", "payload.sh")
+	args := []string{"--timeout", fmt.Sprint(int(timeout.Seconds())),
+		"--add", filepath.Join(bin, "lvsd"), "--add", filepath.Join(bin, "lvsadm")}
+	args = append(append(args, extra...), script)
+	cmd := exec.Command(tool, args...)
 	var out bytes.Buffer
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -95,21 +125,19 @@ func TestIPVSVM(t *testing.T) {
 		status = ee.ExitCode()
 	}
 	text := out.String()
-	started := strings.Contains(text, "== ipvsvm: ")
+	started := strings.Contains(text, "== ipvsvm") // the payload's first line
 	switch {
 	case status == 125 && !started:
 		t.Skipf("the VM did not run the payload (qemu could not run here?); run-in-vm said:\n%s", tail(text, 30))
 	case status == 124:
-		t.Fatalf("the VM ran past %s; the output ends:\n%s", vmTimeout, tail(text, 40))
+		t.Fatalf("the VM ran past %s; the output ends:\n%s", timeout, tail(text, 40))
 	}
 	fails := failLines(text)
 	if status != 0 || len(fails) > 0 || !strings.Contains(text, " passed, 0 failed") {
 		t.Fatalf("payload exit status %d; failed checks:\n%s\nend of the output:\n%s",
 			status, strings.Join(fails, "\n"), tail(text, 15))
 	}
-	if m := regexp.MustCompile(`== (\d+) passed, 0 failed`).FindStringSubmatch(text); m != nil {
-		t.Logf("%s checks passed in the VM", m[1])
-	}
+	return text
 }
 
 // vmTool returns run-in-vm: $IPVS_VM_TOOL, else ../shared/tools/ipvs-vm/run-in-vm beside
@@ -145,7 +173,7 @@ func buildBinaries(t *testing.T) string {
 
 // lockVM takes the IPVS VM lock, waiting for another user's VM to finish while the test's
 // deadline leaves time for a run of ours; it skips the test when that time runs out.
-func lockVM(t *testing.T) (unlock func()) {
+func lockVM(t *testing.T, timeout time.Duration) (unlock func()) {
 	t.Helper()
 	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -153,7 +181,7 @@ func lockVM(t *testing.T) (unlock func()) {
 	}
 	waitUntil := time.Now().Add(10 * time.Minute)
 	if d, ok := t.Deadline(); ok {
-		waitUntil = d.Add(-vmTimeout - 30*time.Second)
+		waitUntil = d.Add(-timeout - 30*time.Second)
 	}
 	logged := false
 	for {

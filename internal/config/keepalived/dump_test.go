@@ -63,7 +63,11 @@ func dump(c *config.Config) string {
 	for _, in := range c.VRRP.Instances {
 		w(0, "vrrp_instance %s v%d state=%s interface=%s vrid=%d priority=%d advert=%v nopreempt=%v preempt_delay=%v",
 			in.Name, in.Version, in.InitialState, in.Interface, in.VRID, in.Priority, in.AdvertInt, in.NoPreempt, in.PreemptDelay)
-		w(1, "auth=%q/%q garp_master_delay=%v lvs_sync_daemon=%q", in.AuthType, in.AuthPass, in.GarpMasterDelay, in.LVSSyncDaemon)
+		w(1, "auth=%q/%q garp_master_delay=%v", in.AuthType, in.AuthPass, in.GarpMasterDelay)
+		if sd := in.SyncDaemon; sd != nil {
+			w(1, "lvs_sync_daemon interface=%s id=%d maxlen=%d port=%d ttl=%d group=%v",
+				sd.Interface, sd.SyncID, sd.MaxLen, sd.Port, sd.TTL, sd.Group)
+		}
 		for _, v := range in.Addresses {
 			w(1, "vip %s dev=%q label=%q scope=%q", v.Prefix, v.Dev, v.Label, v.Scope)
 		}

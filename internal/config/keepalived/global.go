@@ -1,6 +1,7 @@
 package keepalived
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -29,8 +30,8 @@ type parser struct {
 // syncDaemon is global_defs lvs_sync_daemon (or an instance's lvs_sync_daemon_interface).
 type syncDaemon struct {
 	pos      config.Pos
-	iface    string
-	instance string // "" when given inside the instance
+	instance string // the vrrp_instance it follows; "" when none was named
+	cfg      config.LVSSyncDaemon
 }
 
 // top handles the top-level blocks.
@@ -189,19 +190,132 @@ func (p *parser) globalDefs(stmts []*stmt) {
 	}
 }
 
-// lvsSyncDaemon: lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP].
+// ifNameMax is IP_VS_IFNAME_MAXLEN: the kernel's sync daemon takes names shorter than 16.
+const ifNameMax = 16
+
+// lvsSyncDaemon: lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N]
+// [group IP], read as keepalived 2.2.7 reads it (global_parser.c, lvs_syncd_handler): the
+// options in any order, "inst NAME" for the instance, and the pre-"id" form with the sync
+// ID as a bare fourth word. A bad value is an error carrying keepalived's message (keepalived
+// goes on with the default; lvsd does not guess); the bare sync ID is only a warning.
 func (p *parser) lvsSyncDaemon(s *stmt) {
-	if !p.nargs(s, 2, -1) {
-		return
-	}
 	if p.syncDaemon != nil {
-		p.d.errf(s.pos, "lvs_sync_daemon has already been specified as %s", p.syncDaemon.iface)
+		p.d.errf(s.pos, "lvs_sync_daemon has already been specified as %s %s - ignoring", p.syncDaemon.cfg.Interface, p.syncDaemon.instance)
 		return
 	}
-	if len(s.args) > 2 {
-		p.d.warnf(s.pos, "lvsd ignores the lvs_sync_daemon options %q", s.args[2:])
+	if !p.nargs(s, 1, -1) {
+		return
 	}
-	p.syncDaemon = &syncDaemon{pos: s.pos, iface: s.args[0], instance: s.args[1]}
+	if len(s.args[0]) >= ifNameMax {
+		p.d.errf(s.pos, "lvs_sync_daemon interface name '%s' too long - ignoring", s.args[0])
+		return
+	}
+	sd := &syncDaemon{pos: s.pos, cfg: config.LVSSyncDaemon{Interface: s.args[0], SyncID: -1}}
+	p.syncDaemon = sd
+	// value returns the word after option i, reporting keepalived's message when there is none.
+	value := func(i int, missing string) (string, bool) {
+		if i+1 >= len(s.args) {
+			p.d.errf(s.pos, "No value specified for lvs_sync_daemon %s", missing)
+			return "", false
+		}
+		return s.args[i+1], true
+	}
+	for i := 1; i < len(s.args); i++ {
+		opt := s.args[i]
+		switch opt {
+		case "inst":
+			v, ok := value(i, "inst")
+			if !ok {
+				continue
+			}
+			if sd.instance != "" {
+				p.d.errf(s.pos, "lvs_sync_daemon vrrp instance has already been specified as %s - ignoring", sd.instance)
+			} else {
+				sd.instance = v
+			}
+		case "id":
+			v, ok := value(i, "id, defaulting to vrid")
+			if !ok {
+				continue
+			}
+			if n, ok := syncdNumber(v, 0, 255); ok {
+				sd.cfg.SyncID = int(n)
+			} else {
+				p.d.errf(s.pos, "Invalid syncid (%s) - defaulting to vrid", v)
+			}
+		case "maxlen":
+			v, ok := value(i, "maxlen - ignoring")
+			if !ok {
+				continue
+			}
+			// 65535 less the IP and UDP headers
+			if n, ok := syncdNumber(v, 1, 65535-20-8); ok {
+				sd.cfg.MaxLen = uint16(n)
+			} else {
+				p.d.errf(s.pos, "Invalid lvs_sync_daemon maxlen (%s) - ignoring", v)
+			}
+		case "port":
+			v, ok := value(i, "port - ignoring")
+			if !ok {
+				continue
+			}
+			if n, ok := syncdNumber(v, 1, 65535); ok {
+				sd.cfg.Port = uint16(n)
+			} else {
+				p.d.errf(s.pos, "Invalid lvs_sync_daemon port (%s) - ignoring", v)
+			}
+		case "ttl":
+			v, ok := value(i, "ttl - ignoring")
+			if !ok {
+				continue
+			}
+			if n, ok := syncdNumber(v, 1, 255); ok {
+				sd.cfg.TTL = uint8(n)
+			} else {
+				p.d.errf(s.pos, "Invalid lvs_sync_daemon ttl (%s) - ignoring", v)
+			}
+		case "group":
+			v, ok := value(i, "group - ignoring")
+			if !ok {
+				continue
+			}
+			a, err := netip.ParseAddr(v)
+			switch {
+			case err != nil || a.Zone() != "":
+				p.d.errf(s.pos, "Invalid lvs_sync_daemon group (%s) - ignoring", v)
+			case !a.IsMulticast():
+				p.d.errf(s.pos, "lvs_sync_daemon group address %s is not multicast - ignoring", v)
+			default:
+				sd.cfg.Group = a
+			}
+		default:
+			switch i {
+			case 1: // the old positional form: IFACE INSTANCE [SYNCID]
+				sd.instance = opt
+			case 2:
+				if n, ok := syncdNumber(opt, 0, 255); ok {
+					p.d.warnf(s.pos, "Please use keyword \"id\" before lvs_sync_daemon SYNCID")
+					sd.cfg.SyncID = int(n)
+				} else {
+					p.d.errf(s.pos, "Invalid syncid (%s) - defaulting to vrid", opt)
+				}
+			default:
+				p.d.errf(s.pos, "Unknown option %s specified for lvs_sync_daemon", opt)
+			}
+			continue
+		}
+		i++ // the option's value
+	}
+	if sd.instance == "" {
+		p.d.errf(s.pos, "lvs_sync_daemon names no vrrp instance (lvs_sync_daemon IFACE INSTANCE)")
+	}
+}
+
+// syncdNumber reads a decimal number in [lo, hi] as keepalived's read_unsigned_strvec does
+// (a leading '+' is allowed).
+func syncdNumber(s string, lo, hi uint64) (uint64, bool) {
+	v, err := parseUint(strings.TrimPrefix(s, "+"), lo, hi)
+	return v, err == nil
 }
 
 // lvsTimeouts: lvs_timeouts [tcp N] [tcpfin N] [udp N]; the ones not given keep the

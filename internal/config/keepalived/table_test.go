@@ -236,11 +236,11 @@ func TestParseTable(t *testing.T) {
 		{name: "vrrp script without script", src: "vrrp_script s {\ninterval 2\n}\n", errs: []string{"1: vrrp_script s has no script"}},
 		{name: "sync group twice and sync daemon", src: "global_defs {\nlvs_sync_daemon eth1 A id 3\n}\nvrrp_instance A {\ninterface eth0\nvirtual_router_id 7\n}\nvrrp_instance B {\ninterface eth0\nvirtual_router_id 8\n}\nvrrp_sync_group G {\ngroup {\nA B\n}\n}\nvrrp_sync_group H {\ngroup {\nA\n}\n}\n",
 			check: func(t *testing.T, c *config.Config) {
-				eq(t, c.VRRP.Instances[0].LVSSyncDaemon, "eth1")
+				eq(t, c.VRRP.Instances[0].SyncDaemon.Interface, "eth1")
+				eq(t, c.VRRP.Instances[0].SyncDaemon.SyncID, 3)
 				eq(t, strings.Join(c.VRRP.SyncGroups[0].Instances, ","), "A,B")
 			},
-			errs:  []string{"19: Virtual router A cannot exist in more than one sync group"},
-			warns: []string{"2: lvsd ignores the lvs_sync_daemon options"}, anyWrn: true},
+			errs: []string{"19: Virtual router A cannot exist in more than one sync group"}},
 		{name: "sync daemon unknown instance", src: "global_defs {\nlvs_sync_daemon eth1 Z\n}\n", errs: []string{"2: lvs_sync_daemon vrrp instance Z not found"}},
 		{name: "missing value", src: "global_defs {\nrouter_id\n}\n", errs: []string{"2: 'router_id' needs a value"}},
 		{name: "block on simple keyword", src: "global_defs {\nrouter_id x {\n}\n}\n", errs: []string{"2: 'router_id' takes no block"}},

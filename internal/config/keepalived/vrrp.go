@@ -171,9 +171,10 @@ func (p *parser) vrrpInstance(s *stmt) {
 			if p.nargs(k, 1, 1) {
 				p.d.warnf(k.pos, "(%s) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", name)
 				if p.syncDaemon != nil {
-					p.d.errf(k.pos, "(%s) lvs_sync_daemon_interface has already been specified as %s", name, p.syncDaemon.iface)
+					p.d.errf(k.pos, "(%s) lvs_sync_daemon_interface has already been specified as %s", name, p.syncDaemon.cfg.Interface)
 				} else {
-					p.syncDaemon = &syncDaemon{pos: k.pos, iface: k.args[0], instance: name}
+					p.syncDaemon = &syncDaemon{pos: k.pos, instance: name,
+						cfg: config.LVSSyncDaemon{Interface: k.args[0], SyncID: -1}}
 				}
 			}
 		default:

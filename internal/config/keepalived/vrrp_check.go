@@ -159,11 +159,12 @@ func (p *parser) resolveVRRP() {
 	for _, sd := range p.syncs {
 		p.syncGroup(sd, byName, scripts)
 	}
-	if sd := p.syncDaemon; sd != nil {
+	if sd := p.syncDaemon; sd != nil && sd.instance != "" {
 		if def := byName[sd.instance]; def == nil {
 			p.d.errf(sd.pos, "lvs_sync_daemon vrrp instance %s not found", sd.instance)
 		} else {
-			def.in.LVSSyncDaemon = sd.iface
+			c := sd.cfg
+			def.in.SyncDaemon = &c
 		}
 	}
 }

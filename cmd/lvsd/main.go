@@ -91,6 +91,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.IntVar(&c.demoReals, "demo-reals", 3, "how many demo real servers to start")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.proxy.Retries, "proxy-retries", 0, "proxy: other reals to try when connecting to the chosen one fails (0 = reset the client, like IPVS)")
+	fs.IntVar(&c.proxy.Listeners, "proxy-listeners", 0, "proxy: TCP listeners per service, each with its own event loop (reactor) or accept goroutine (0 = GOMAXPROCS)")
 	fs.DurationVar(&c.connectTmo, "proxy-connect-timeout", 5*time.Second, "proxy: timeout of a connect to a real")
 	fs.StringVar(&c.proxy.DataPath, "proxy-data-path", "", "proxy: TCP data path: reactor (an epoll event loop per CPU; the default on Linux) or goroutine (two goroutines per connection; the default elsewhere)")
 	fs.BoolVar(&c.proxy.ExpireNodestConn, "expire-nodest-conn", false, "close the connections of a deleted real at once (the kernel sysctl)")

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-
-	"github.com/golvs/golvs/internal/nsutil"
 )
 
 // WatchAddrs reports which addresses are configured in ns (the zero value or
@@ -32,7 +29,7 @@ func WatchAddrs(ctx context.Context, ns netns.NsHandle) (<-chan AddrEvent, error
 	if w.h, err = newHandle(ns); err != nil {
 		return nil, fmt.Errorf("vip: watch addresses in namespace %s: %w", ns, err)
 	}
-	sub, err := w.subscribe()
+	sub, err := subscribe(ns, feed[netlink.AddrUpdate, map[addrOn]bool](w))
 	if err != nil {
 		w.h.Close()
 		return nil, fmt.Errorf("vip: watch addresses in namespace %s: %w", ns, err)
@@ -53,7 +50,12 @@ func WatchAddrs(ctx context.Context, ns netns.NsHandle) (<-chan AddrEvent, error
 	for _, ev := range initial {
 		out <- ev
 	}
-	go w.run(ctx, sub, out)
+	w.out = out
+	go func() {
+		defer close(out)
+		defer w.h.Close()
+		follow(ctx, ns, feed[netlink.AddrUpdate, map[addrOn]bool](w), sub)
+	}()
 	return out, nil
 }
 
@@ -63,35 +65,17 @@ type addrOn struct {
 	ifindex int
 }
 
-// addrWatcher is owned by the goroutine running run once WatchAddrs returns.
+// addrWatcher is owned by the goroutine running follow once WatchAddrs returns.
 type addrWatcher struct {
 	ns    netns.NsHandle
 	h     *netlink.Handle
 	on    map[addrOn]bool
 	count map[netip.Addr]int // interfaces carrying each address
+	out   chan<- AddrEvent
 }
 
-type addrSubscription struct {
-	updates chan netlink.AddrUpdate
-	done    chan struct{}
-}
-
-func (s addrSubscription) stop() {
-	close(s.done)
-	for range s.updates { // netlink's reader closes updates once its socket is closed
-	}
-}
-
-func (w *addrWatcher) subscribe() (addrSubscription, error) {
-	s := addrSubscription{updates: make(chan netlink.AddrUpdate, 64), done: make(chan struct{})}
-	err := nsutil.Run(w.ns, func() error {
-		return netlink.AddrSubscribeWithOptions(s.updates, s.done,
-			netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
-	})
-	if err != nil {
-		return addrSubscription{}, err
-	}
-	return s, nil
+func (w *addrWatcher) subscribe(updates chan netlink.AddrUpdate, done chan struct{}) error {
+	return netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{ErrorCallback: func(error) {}})
 }
 
 // list returns every address of the namespace now.
@@ -129,85 +113,37 @@ func (w *addrWatcher) set(k addrOn, present bool) bool {
 	return true
 }
 
-func (w *addrWatcher) run(ctx context.Context, sub addrSubscription, out chan<- AddrEvent) {
-	defer close(out)
-	defer w.h.Close()
-	backoff := 100 * time.Millisecond
-	for {
-		more := w.follow(ctx, sub, out)
-		sub.stop()
-		if !more {
-			return
-		}
-		for {
-			if sleep(ctx, backoff) != nil {
-				return
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			s, err := w.subscribe()
-			if err != nil {
-				continue
-			}
-			now, err := w.list()
-			if err != nil {
-				s.stop()
-				continue
-			}
-			sub = s
-			if !w.catchUp(ctx, out, now) {
-				sub.stop()
-				return
-			}
-			backoff = 100 * time.Millisecond
-			break
-		}
-	}
-}
-
 // catchUp reports the differences between the recorded addresses and now.
-func (w *addrWatcher) catchUp(ctx context.Context, out chan<- AddrEvent, now map[addrOn]bool) bool {
+func (w *addrWatcher) catchUp(ctx context.Context, now map[addrOn]bool) bool {
 	for k := range w.on {
-		if !now[k] && !w.emit(ctx, out, k, false) {
+		if !now[k] && !w.emit(ctx, k, false) {
 			return false
 		}
 	}
 	for k := range now {
-		if !w.emit(ctx, out, k, true) {
+		if !w.emit(ctx, k, true) {
 			return false
 		}
 	}
 	return true
 }
 
-// follow forwards the subscription's changes until ctx is done (false) or the
-// subscription ends (true).
-func (w *addrWatcher) follow(ctx context.Context, sub addrSubscription, out chan<- AddrEvent) bool {
-	for {
-		select {
-		case <-ctx.Done():
-			return false
-		case u, ok := <-sub.updates:
-			if !ok {
-				return true
-			}
-			ip, valid := netip.AddrFromSlice(u.LinkAddress.IP)
-			if !valid {
-				continue
-			}
-			if !w.emit(ctx, out, addrOn{ip.Unmap(), u.LinkIndex}, u.NewAddr) {
-				return false
-			}
-		}
+// apply turns one RTM_NEWADDR / RTM_DELADDR into an event; false when ctx ended.
+func (w *addrWatcher) apply(ctx context.Context, u netlink.AddrUpdate) bool {
+	ip, valid := netip.AddrFromSlice(u.LinkAddress.IP)
+	if !valid {
+		return true
 	}
+	return w.emit(ctx, addrOn{ip.Unmap(), u.LinkIndex}, u.NewAddr)
 }
 
 // emit records k and reports a change of its address's presence; false when ctx ended.
-func (w *addrWatcher) emit(ctx context.Context, out chan<- AddrEvent, k addrOn, present bool) bool {
+func (w *addrWatcher) emit(ctx context.Context, k addrOn, present bool) bool {
 	if !w.set(k, present) {
 		return true
 	}
 	select {
-	case out <- AddrEvent{Addr: k.addr, Present: present}:
+	case w.out <- AddrEvent{Addr: k.addr, Present: present}:
 		return true
 	case <-ctx.Done():
 		return false

@@ -37,6 +37,9 @@ func TestWatchAddrs(t *testing.T) {
 				if ev.Addr.IsLinkLocalUnicast() {
 					continue // x0's link-local address coming and going
 				}
+				if ev.Addr.IsLoopback() && ev.Present && ev != want {
+					continue // lo's other address, an initial event the loop above did not wait for
+				}
 				if ev != want {
 					t.Fatalf("event %+v, want %+v", ev, want)
 				}

@@ -3,13 +3,10 @@ package vip
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-
-	"github.com/golvs/golvs/internal/nsutil"
 )
 
 // Watch reports the state of the named interfaces in ns (the zero value or netns.None()
@@ -34,7 +31,7 @@ func Watch(ctx context.Context, ns netns.NsHandle, ifnames ...string) (<-chan Li
 	if w.h, err = newHandle(ns); err != nil {
 		return nil, fmt.Errorf("vip: watch links in namespace %s: %w", ns, err)
 	}
-	sub, err := w.subscribe()
+	sub, err := subscribe(ns, feed[netlink.LinkUpdate, map[string]bool](w))
 	if err != nil {
 		w.h.Close()
 		return nil, fmt.Errorf("vip: watch links in namespace %s: %w", ns, err)
@@ -53,42 +50,27 @@ func Watch(ctx context.Context, ns netns.NsHandle, ifnames ...string) (<-chan Li
 		w.state[n] = initial[n]
 		out <- LinkEvent{Name: n, Up: initial[n]}
 	}
-	go w.run(ctx, sub, out)
+	w.out = out
+	go func() {
+		defer close(out)
+		defer w.h.Close()
+		follow(ctx, ns, feed[netlink.LinkUpdate, map[string]bool](w), sub)
+	}()
 	return out, nil
 }
 
-// watcher is owned by the goroutine running run once Watch returns.
+// watcher is owned by the goroutine running follow once Watch returns.
 type watcher struct {
 	ns    netns.NsHandle
 	h     *netlink.Handle
 	names map[string]bool // the watched names
 	state map[string]bool // last state reported per name
 	index map[int]string  // ifindex -> name, for links carrying a watched name
+	out   chan<- LinkEvent
 }
 
-// subscription is one netlink link subscription.
-type subscription struct {
-	updates chan netlink.LinkUpdate
-	done    chan struct{}
-}
-
-func (s subscription) stop() {
-	close(s.done)
-	for range s.updates { // netlink's reader closes updates once its socket is closed
-	}
-}
-
-func (w *watcher) subscribe() (subscription, error) {
-	s := subscription{updates: make(chan netlink.LinkUpdate, 64), done: make(chan struct{})}
-	// The subscription socket is created synchronously, on Run's thread in the namespace.
-	err := nsutil.Run(w.ns, func() error {
-		return netlink.LinkSubscribeWithOptions(s.updates, s.done,
-			netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}})
-	})
-	if err != nil {
-		return subscription{}, err
-	}
-	return s, nil
+func (w *watcher) subscribe(updates chan netlink.LinkUpdate, done chan struct{}) error {
+	return netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{ErrorCallback: func(error) {}})
 }
 
 // list returns the state of every watched name now, and refreshes the index map.
@@ -109,70 +91,24 @@ func (w *watcher) list() (map[string]bool, error) {
 	return up, nil
 }
 
-func (w *watcher) run(ctx context.Context, sub subscription, out chan<- LinkEvent) {
-	defer close(out)
-	defer w.h.Close()
-	backoff := 100 * time.Millisecond
-	for {
-		more := w.follow(ctx, sub, out)
-		sub.stop() // also when the subscription broke: its socket is still open
-		if !more {
-			return
-		}
-		// The subscription broke: subscribe again, then catch up from a listing.
-		for {
-			if sleep(ctx, backoff) != nil {
-				return
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			s, err := w.subscribe()
-			if err != nil {
-				continue
-			}
-			now, err := w.list()
-			if err != nil {
-				s.stop()
-				continue
-			}
-			sub = s
-			for n := range w.names {
-				if !w.emit(ctx, out, n, now[n]) {
-					sub.stop()
-					return
-				}
-			}
-			backoff = 100 * time.Millisecond
-			break
-		}
-	}
-}
-
-// follow forwards the subscription's changes until ctx is done (false) or the
-// subscription ends (true).
-func (w *watcher) follow(ctx context.Context, sub subscription, out chan<- LinkEvent) bool {
-	for {
-		select {
-		case <-ctx.Done():
+// catchUp reports every watched name's state in now that differs from the last reported.
+func (w *watcher) catchUp(ctx context.Context, now map[string]bool) bool {
+	for n := range w.names {
+		if !w.emit(ctx, n, now[n]) {
 			return false
-		case u, ok := <-sub.updates:
-			if !ok {
-				return true
-			}
-			if !w.apply(ctx, out, u) {
-				return false
-			}
 		}
 	}
+	return true
 }
 
 // apply turns one RTM_NEWLINK / RTM_DELLINK into events; false when ctx ended.
-func (w *watcher) apply(ctx context.Context, out chan<- LinkEvent, u netlink.LinkUpdate) bool {
+func (w *watcher) apply(ctx context.Context, u netlink.LinkUpdate) bool {
 	a := u.Link.Attrs()
 	idx := int(u.Index)
 	// A link that carried a watched name and now carries another (rename) or is gone.
 	if old, ok := w.index[idx]; ok && (old != a.Name || u.Header.Type == unix.RTM_DELLINK) {
 		delete(w.index, idx)
-		if !w.emit(ctx, out, old, false) {
+		if !w.emit(ctx, old, false) {
 			return false
 		}
 	}
@@ -180,17 +116,17 @@ func (w *watcher) apply(ctx context.Context, out chan<- LinkEvent, u netlink.Lin
 		return true
 	}
 	w.index[idx] = a.Name
-	return w.emit(ctx, out, a.Name, linkUp(u.Flags))
+	return w.emit(ctx, a.Name, linkUp(u.Flags))
 }
 
 // emit reports name's state if it changed; false when ctx ended first.
-func (w *watcher) emit(ctx context.Context, out chan<- LinkEvent, name string, up bool) bool {
+func (w *watcher) emit(ctx context.Context, name string, up bool) bool {
 	if last, ok := w.state[name]; ok && last == up {
 		return true
 	}
 	w.state[name] = up
 	select {
-	case out <- LinkEvent{Name: name, Up: up}:
+	case w.out <- LinkEvent{Name: name, Up: up}:
 		return true
 	case <-ctx.Done():
 		return false

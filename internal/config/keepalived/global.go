@@ -243,36 +243,22 @@ func (p *parser) lvsSyncDaemon(s *stmt) {
 			} else {
 				p.d.errf(s.pos, "Invalid syncid (%s) - defaulting to vrid", v)
 			}
-		case "maxlen":
-			v, ok := value(i, "maxlen - ignoring")
+		case "maxlen", "port", "ttl":
+			v, ok := value(i, opt+" - ignoring")
 			if !ok {
 				continue
 			}
-			// 65535 less the IP and UDP headers
-			if n, ok := syncdNumber(v, 1, 65535-20-8); ok {
+			hi := map[string]uint64{"maxlen": 65535 - 20 - 8, "port": 65535, "ttl": 255}[opt] // maxlen: 65535 less the IP and UDP headers
+			n, ok := syncdNumber(v, 1, hi)
+			switch {
+			case !ok:
+				p.d.errf(s.pos, "Invalid lvs_sync_daemon %s (%s) - ignoring", opt, v)
+			case opt == "maxlen":
 				sd.cfg.MaxLen = uint16(n)
-			} else {
-				p.d.errf(s.pos, "Invalid lvs_sync_daemon maxlen (%s) - ignoring", v)
-			}
-		case "port":
-			v, ok := value(i, "port - ignoring")
-			if !ok {
-				continue
-			}
-			if n, ok := syncdNumber(v, 1, 65535); ok {
+			case opt == "port":
 				sd.cfg.Port = uint16(n)
-			} else {
-				p.d.errf(s.pos, "Invalid lvs_sync_daemon port (%s) - ignoring", v)
-			}
-		case "ttl":
-			v, ok := value(i, "ttl - ignoring")
-			if !ok {
-				continue
-			}
-			if n, ok := syncdNumber(v, 1, 255); ok {
+			default:
 				sd.cfg.TTL = uint8(n)
-			} else {
-				p.d.errf(s.pos, "Invalid lvs_sync_daemon ttl (%s) - ignoring", v)
 			}
 		case "group":
 			v, ok := value(i, "group - ignoring")

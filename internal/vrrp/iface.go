@@ -2,7 +2,8 @@ package vrrp
 
 import (
 	"net/netip"
-	"time"
+
+	"github.com/golvs/golvs/internal/clock"
 
 	"github.com/golvs/golvs/internal/config"
 )
@@ -64,40 +65,10 @@ type Actions interface {
 }
 
 // Clock is the Router's and ScriptRunner's time source; tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	// NewTimer returns a timer that fires once, d from now.
-	NewTimer(d time.Duration) Timer
-}
+type Clock = clock.Clock
 
 // Timer is a one-shot timer of a Clock, used by one goroutine.
-type Timer interface {
-	// C delivers the time when the timer fires.
-	C() <-chan time.Time
-	// Reset makes the timer fire d from now, discarding a firing not yet received.
-	Reset(d time.Duration)
-	// Stop cancels the timer.
-	Stop()
-}
+type Timer = clock.Timer
 
 // SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
-
-// NewTimer returns a time.Timer (Go 1.23 semantics: Reset and Stop discard a pending
-// firing).
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
-
-type sysTimer struct{ t *time.Timer }
-
-func (s sysTimer) C() <-chan time.Time   { return s.t.C }
-func (s sysTimer) Reset(d time.Duration) { s.t.Reset(d) }
-func (s sysTimer) Stop()                 { s.t.Stop() }
-
-// Interface guards.
-var (
-	_ Clock = SystemClock{}
-	_ Timer = sysTimer{}
-)
+type SystemClock = clock.System

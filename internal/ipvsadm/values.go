@@ -56,31 +56,9 @@ func parseSchedFlags(sched, arg string) (lb.SvcFlags, *Error) {
 	if sched == "" {
 		sched = lb.DefaultScheduler
 	}
-	var flags lb.SvcFlags
-	for _, f := range strings.Split(arg, ",") {
-		if f == "" {
-			continue
-		}
-		want := ""
-		switch f {
-		case "flag-1":
-			flags |= lb.Sched1
-		case "flag-2":
-			flags |= lb.Sched2
-		case "flag-3":
-			flags |= lb.Sched3
-		case "sh-fallback", "mh-fallback":
-			flags |= lb.Sched1
-			want = f[:2]
-		case "sh-port", "mh-port":
-			flags |= lb.Sched2
-			want = f[:2]
-		default:
-			return 0, fail(fmt.Sprintf("invalid scheduler flag `%s'", f))
-		}
-		if want != "" && sched != want {
-			return 0, fail(fmt.Sprintf("incompatible scheduler flag `%s'", f))
-		}
+	flags, err := lb.ParseSchedFlags(sched, arg)
+	if err != nil {
+		return 0, fail(err.Error())
 	}
 	return flags, nil
 }

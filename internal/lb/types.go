@@ -264,3 +264,36 @@ func SchedFlagName(sched string, n int) string {
 	}
 	return fmt.Sprintf("flag-%d", n)
 }
+
+// ParseSchedFlags reads scheduler flags as ipvsadm's parse_sched_flags reads -b:
+// comma-separated flag-1..flag-3, and sh-/mh-fallback and -port, which only their own
+// scheduler takes. Empty names (",,") are skipped. The error's text is ipvsadm's
+// ("invalid scheduler flag `x'", "incompatible scheduler flag `x'").
+func ParseSchedFlags(sched, arg string) (SvcFlags, error) {
+	var flags SvcFlags
+	for _, f := range strings.Split(arg, ",") {
+		want := ""
+		switch f {
+		case "":
+			continue
+		case "flag-1":
+			flags |= Sched1
+		case "flag-2":
+			flags |= Sched2
+		case "flag-3":
+			flags |= Sched3
+		case "sh-fallback", "mh-fallback":
+			flags |= Sched1
+			want = f[:2]
+		case "sh-port", "mh-port":
+			flags |= Sched2
+			want = f[:2]
+		default:
+			return 0, fmt.Errorf("invalid scheduler flag `%s'", f)
+		}
+		if want != "" && sched != want {
+			return 0, fmt.Errorf("incompatible scheduler flag `%s'", f)
+		}
+	}
+	return flags, nil
+}

@@ -1,10 +1,8 @@
 package ldirectord
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/golvs/golvs/internal/config"
@@ -84,7 +82,7 @@ func (p *parser) service(v *virtual) *config.Service {
 		}
 	}
 	if v.schedFlags != nil {
-		f, err := schedFlags(v.scheduler, *v.schedFlags)
+		f, err := lb.ParseSchedFlags(v.scheduler, *v.schedFlags) // as ipvsadm parses -b
 		if err != nil {
 			p.errorf(v.schedFlagsLine, "%v", err)
 		}
@@ -181,37 +179,6 @@ func (p *parser) persistence(v *virtual, s *config.Service) {
 		return
 	}
 	s.Netmask = ip4Int(a)
-}
-
-// schedFlags parses schedflags= as ipvsadm parses -b: comma-separated flag-1..3, and
-// sh-/mh- fallback and port for those schedulers; ipvsadm's words for what it refuses.
-func schedFlags(sched, arg string) (lb.SvcFlags, error) {
-	var flags lb.SvcFlags
-	for _, f := range strings.Split(arg, ",") {
-		want := ""
-		switch f {
-		case "":
-			continue
-		case "flag-1":
-			flags |= lb.Sched1
-		case "flag-2":
-			flags |= lb.Sched2
-		case "flag-3":
-			flags |= lb.Sched3
-		case "sh-fallback", "mh-fallback":
-			flags |= lb.Sched1
-			want = f[:2]
-		case "sh-port", "mh-port":
-			flags |= lb.Sched2
-			want = f[:2]
-		default:
-			return 0, fmt.Errorf("invalid scheduler flag `%s'", f)
-		}
-		if want != "" && sched != want {
-			return 0, fmt.Errorf("incompatible scheduler flag `%s'", f)
-		}
-	}
-	return flags, nil
 }
 
 func forward(name string) lb.Forward {

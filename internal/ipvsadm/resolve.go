@@ -178,58 +178,51 @@ func (r *SystemResolver) PortName(port uint16, proto string) (string, bool) {
 	return r.services.PortName(port, proto)
 }
 
-// readHostsFile reads a hosts(5) file: "address name aliases... # comment". A missing file
-// gives no entries.
-func readHostsFile(path string) []HostEntry {
-	f, err := os.Open(path)
+// eachEntry calls f with the fields of every line of the file at path that has two or
+// more, "#" comments removed (the format of hosts(5) and services(5)). A missing file has
+// no lines.
+func eachEntry(path string, f func(fields []string)) {
+	file, err := os.Open(path)
 	if err != nil {
-		return nil
+		return
 	}
-	defer f.Close()
-	var out []HostEntry
-	sc := bufio.NewScanner(f)
+	defer file.Close()
+	sc := bufio.NewScanner(file)
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
+		if fields := strings.Fields(line); len(fields) >= 2 {
+			f(fields)
 		}
+	}
+}
+
+// readHostsFile reads a hosts(5) file: "address name aliases... # comment".
+func readHostsFile(path string) []HostEntry {
+	var out []HostEntry
+	eachEntry(path, func(fields []string) {
 		a, err := netip.ParseAddr(fields[0])
 		if err != nil || a.Zone() != "" {
-			continue
+			return
 		}
 		for _, n := range fields[1:] {
 			out = append(out, HostEntry{Name: n, Addr: a})
 		}
-	}
+	})
 	return out
 }
 
-// readServicesFile reads a services(5) file: "name port/proto aliases... # comment". A
-// missing file gives no entries.
+// readServicesFile reads a services(5) file: "name port/proto aliases... # comment".
 func readServicesFile(path string) []ServiceEntry {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var out []ServiceEntry
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
+	eachEntry(path, func(fields []string) {
 		p, proto, ok := strings.Cut(fields[1], "/")
 		n, err := strconv.ParseUint(p, 10, 16)
 		if !ok || err != nil {
-			continue
+			return
 		}
-		out = append(out, ServiceEntry{Name: fields[0], Port: uint16(n), Proto: proto})
-		for _, alias := range fields[2:] {
-			out = append(out, ServiceEntry{Name: alias, Port: uint16(n), Proto: proto})
+		for _, name := range append([]string{fields[0]}, fields[2:]...) {
+			out = append(out, ServiceEntry{Name: name, Port: uint16(n), Proto: proto})
 		}
-	}
+	})
 	return out
 }

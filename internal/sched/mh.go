@@ -167,27 +167,9 @@ func gcd(a, b int) int {
 func (h *mhScheduler) Schedule(s *Svc, f Flow) *Dest {
 	port := hashPort(s, f, lb.Sched2)
 	ihash := mhHash(s.Is6, f, port, 0, h.key1) % mhTabSize
-	d := h.lookup[ihash]
-	if d == nil {
-		return nil
-	}
-	if !shUnusable(d) {
-		return d
-	}
-	if s.Flags&lb.Sched1 == 0 {
-		return nil
-	}
-	for off := uint32(0); off < mhTabSize; off++ {
-		roff := (off + ihash) % mhTabSize
-		d = h.lookup[mhHash(s.Is6, f, port, roff, h.key1)%mhTabSize]
-		if d == nil {
-			break
-		}
-		if !shUnusable(d) {
-			return d
-		}
-	}
-	return nil
+	return hashPick(s, h.lookup[ihash], mhTabSize, func(off uint32) *Dest {
+		return h.lookup[mhHash(s.Is6, f, port, (off+ihash)%mhTabSize, h.key1)%mhTabSize]
+	})
 }
 
 // Changed rebuilds the table on add, delete and edit. Counter changes need nothing: OVERLOAD

@@ -75,11 +75,10 @@ func hashPort(s *Svc, f Flow, portFlag lb.SvcFlags) uint32 {
 // shUnusable is sh's (and mh's) is_unavailable: weight <= 0 or OVERLOAD.
 func shUnusable(d *Dest) bool { return d.Weight() <= 0 || d.Overloaded() }
 
-// Schedule returns the real of the client's bucket, or with sh-fallback the first usable
-// real on the kernel's search path; nil when none.
-func (h *shScheduler) Schedule(s *Svc, f Flow) *Dest {
-	ihash := hash32(hashPort(s, f, lb.Sched2)+foldAddr(s.Is6, f.Client.Addr()), shTabBits)
-	d := h.tab[ihash]
+// hashPick is what sh and mh do with the entry d of the client's bucket: d when it is
+// usable; else, with the fallback flag (Sched1), the first usable entry at(0), at(1), ...
+// at(n-1) of the scheduler's search path, stopping at an empty entry; else nil.
+func hashPick(s *Svc, d *Dest, n uint32, at func(off uint32) *Dest) *Dest {
 	if d == nil {
 		return nil
 	}
@@ -89,9 +88,8 @@ func (h *shScheduler) Schedule(s *Svc, f Flow) *Dest {
 	if s.Flags&lb.Sched1 == 0 {
 		return nil
 	}
-	for off := uint32(0); off < shTabSize; off++ {
-		roff := (off + ihash) % shTabSize
-		d = h.tab[(roff+ihash)&shTabMask]
+	for off := range n {
+		d = at(off)
 		if d == nil {
 			break
 		}
@@ -100,6 +98,15 @@ func (h *shScheduler) Schedule(s *Svc, f Flow) *Dest {
 		}
 	}
 	return nil
+}
+
+// Schedule returns the real of the client's bucket, or with sh-fallback the first usable
+// real on the kernel's search path; nil when none.
+func (h *shScheduler) Schedule(s *Svc, f Flow) *Dest {
+	ihash := hash32(hashPort(s, f, lb.Sched2)+foldAddr(s.Is6, f.Client.Addr()), shTabBits)
+	return hashPick(s, h.tab[ihash], shTabSize, func(off uint32) *Dest {
+		return h.tab[((off+ihash)%shTabSize+ihash)&shTabMask]
+	})
 }
 
 // Changed refills the table on add, delete and edit, as the kernel's add_dest, del_dest and

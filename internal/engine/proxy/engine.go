@@ -24,7 +24,7 @@ type Engine struct {
 	now   func() time.Time
 	table *conntrack.Table
 	bufs  *bufPool
-	ubufs *udpBufPool
+	ubufs *bufPool // datagram buffers: a session takes one only while a reply is ready
 	// tcp serves TCP services' connections (Options.DataPath).
 	tcp tcpPath
 	// byID maps the table's DestIDs to reals, for the Accountant and templates; replaced,
@@ -58,7 +58,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: o, log: o.Logger, now: o.Now,
-		bufs: newBufPool(), ubufs: newUDPBufPool(),
+		bufs: newBufPool(bufSize), ubufs: newBufPool(maxDatagram),
 		stop:     make(chan struct{}),
 		services: map[lb.ServiceKey]*service{},
 		timeouts: lb.DefaultTimeouts,

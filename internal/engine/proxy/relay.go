@@ -15,12 +15,12 @@ import (
 // not for small messages).
 const bufSize = 16 << 10
 
-// bufPool recycles copy buffers. It is allocated per engine, not per package (no package
-// state): see Engine.bufs.
+// bufPool recycles buffers of one size (TCP copy buffers, UDP datagrams). Pools are
+// allocated per engine, not per package (no package state): see Engine.bufs and ubufs.
 type bufPool struct{ p sync.Pool }
 
-func newBufPool() *bufPool {
-	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}}
+func newBufPool(size int) *bufPool {
+	return &bufPool{p: sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
 }
 
 func (bp *bufPool) get() *[]byte  { return bp.p.Get().(*[]byte) }

@@ -33,7 +33,7 @@ func relayPair(t *testing.T, fin time.Duration, backend func(c *net.TCPConn)) (c
 		backend(c)
 	}()
 	up, down, done = new(atomic.Uint64), new(atomic.Uint64), make(chan struct{})
-	bufs := newBufPool()
+	bufs := newBufPool(bufSize)
 	go func() {
 		defer close(done)
 		pc, err := pl.AcceptTCP()

@@ -17,14 +17,6 @@ import (
 // maxDatagram is the largest UDP payload.
 const maxDatagram = 64 << 10
 
-// udpBufPool recycles datagram buffers. A session's goroutine takes one only while a reply
-// is ready, so an idle session holds no buffer.
-type udpBufPool struct{ p sync.Pool }
-
-func newUDPBufPool() *udpBufPool {
-	return &udpBufPool{p: sync.Pool{New: func() any { b := make([]byte, maxDatagram); return &b }}}
-}
-
 // udpService is the data plane of a UDP service: one socket on VIP:port, read by one
 // goroutine, and per-client sessions, each a socket connected to the client's real and a
 // goroutine relaying the real's replies back to the client from the VIP socket.
@@ -237,12 +229,12 @@ func (ss *udpSession) replies() {
 	for {
 		err := rc.Read(func(fd uintptr) bool {
 			for {
-				bp := e.ubufs.p.Get().(*[]byte)
+				bp := e.ubufs.get()
 				n, again, err := recvConnected(fd, *bp)
 				if err == nil && !again {
 					ss.reply((*bp)[:n])
 				}
-				e.ubufs.p.Put(bp)
+				e.ubufs.put(bp)
 				switch {
 				case again:
 					return false // wait until readable
